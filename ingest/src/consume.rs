@@ -1,0 +1,513 @@
+//! `reviewlake ingest`: a consumer-group member that lands messages in the lake exactly once.
+//!
+//! The lake, not Kafka, records what has been consumed. On every partition assignment the
+//! consumer lists that partition's files, removes what a crash left uncommitted, and starts after
+//! the highest committed offset; only then does it commit that offset to Kafka (for lag tools).
+//! Batches are written rejected-file first, `reviews` file last (the commit record), under keys
+//! derived from their offset range, so a crash at any instant loses and duplicates nothing.
+
+use std::{
+    collections::{HashMap, HashSet},
+    sync::{
+        Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use lake::{
+    BatchWriter, Lake, RejectedBuilder, ReviewBuilder, Snapshot, SourcePosition, WriteOptions,
+};
+use rdkafka::{
+    ClientContext, Message, Offset, TopicPartitionList,
+    consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext},
+    error::KafkaError,
+    types::RDKafkaRespErr,
+};
+use tokio::runtime::Handle;
+
+use crate::{DecodeOptions, Error, KafkaOptions, Result, decode, progress::Progress};
+
+/// How to ingest.
+#[derive(Debug, Clone)]
+pub struct IngestOptions {
+    pub kafka: KafkaOptions,
+    /// Consumer group id.
+    pub group_id: String,
+    /// Records per file.
+    pub batch_rows: usize,
+    /// A partial batch is written once its oldest record has waited this long.
+    pub max_latency: Duration,
+    /// Stop once every assigned partition is caught up.
+    pub exit_at_end: bool,
+    pub decode: DecodeOptions,
+    pub write: WriteOptions,
+    /// Attempts for a failing lake operation before giving up (with exponential backoff).
+    pub storage_attempts: u32,
+    /// Show a progress bar on a terminal.
+    pub progress: bool,
+}
+
+impl Default for IngestOptions {
+    fn default() -> Self {
+        Self {
+            kafka: KafkaOptions::default(),
+            group_id: "reviewlake-ingest".into(),
+            batch_rows: 500,
+            max_latency: Duration::from_secs(30),
+            exit_at_end: false,
+            decode: DecodeOptions::default(),
+            write: WriteOptions::default(),
+            storage_attempts: 8,
+            progress: false,
+        }
+    }
+}
+
+/// What an ingest run did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct IngestSummary {
+    /// Accepted rows written.
+    pub rows: u64,
+    /// Rejected records written.
+    pub rejected: u64,
+    /// Batches committed (one `reviews` file each, plus a `rejected` file when needed).
+    pub files: u64,
+    pub bytes: u64,
+    pub elapsed: Duration,
+}
+
+impl IngestSummary {
+    /// Records (accepted and rejected) per second.
+    pub fn records_per_sec(&self) -> f64 {
+        (self.rows + self.rejected) as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+/// A rebalance seen inside `poll`, handled by the loop once `poll` returns.
+enum Event {
+    Assigned(Vec<(i32, Option<i64>)>),
+    Revoked(Vec<i32>),
+}
+
+struct IngestContext {
+    lake: Lake,
+    handle: Handle,
+    attempts: u32,
+    events: Mutex<Vec<Event>>,
+    failure: Mutex<Option<Error>>,
+}
+
+impl ClientContext for IngestContext {
+    fn error(&self, error: KafkaError, reason: &str) {
+        if matches!(error, KafkaError::PartitionEOF(_)) {
+            tracing::debug!(reason, "end of partition");
+        } else {
+            tracing::warn!(error = %error, reason, "kafka client error (librdkafka retries)");
+        }
+    }
+}
+
+impl ConsumerContext for IngestContext {
+    fn rebalance(
+        &self,
+        consumer: &BaseConsumer<Self>,
+        err: RDKafkaRespErr,
+        tpl: &mut TopicPartitionList,
+    ) {
+        match err {
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
+                let mut resumed = Vec::new();
+                let mut commit = TopicPartitionList::new();
+                for elem in tpl.elements() {
+                    let (topic, partition) = (elem.topic().to_string(), elem.partition());
+                    match self.resume_point(&topic, partition) {
+                        Ok(next) => resumed.push((topic, partition, next)),
+                        Err(e) => {
+                            self.fail(e);
+                            resumed.push((topic, partition, None));
+                        }
+                    }
+                }
+                for (topic, partition, next) in &resumed {
+                    let offset = next.map_or(Offset::Beginning, Offset::Offset);
+                    if let Err(e) = tpl.set_partition_offset(topic, *partition, offset) {
+                        self.fail(Error::kafka("setting the resume offset", e));
+                    }
+                    if let Some(next) = next {
+                        let _ =
+                            commit.add_partition_offset(topic, *partition, Offset::Offset(*next));
+                    }
+                    tracing::info!(topic, partition, resume_offset = ?next, "partition assigned");
+                }
+                if let Err(e) = consumer.assign(tpl) {
+                    self.fail(Error::kafka("assigning partitions", e));
+                }
+                if commit.count() > 0
+                    && let Err(e) = consumer.commit(&commit, CommitMode::Async)
+                {
+                    tracing::warn!(error = %e, "could not commit resume offsets to Kafka");
+                }
+                self.push(Event::Assigned(
+                    resumed.into_iter().map(|(_, p, next)| (p, next)).collect(),
+                ));
+            }
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
+                let revoked: Vec<i32> = tpl.elements().iter().map(|e| e.partition()).collect();
+                tracing::info!(?revoked, "partitions revoked");
+                if let Err(e) = consumer.unassign() {
+                    tracing::warn!(error = %e, "unassign failed");
+                }
+                self.push(Event::Revoked(revoked));
+            }
+            other => tracing::error!(error = ?other, "rebalance error"),
+        }
+    }
+}
+
+impl IngestContext {
+    fn push(&self, event: Event) {
+        self.events
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(event);
+    }
+
+    fn fail(&self, e: Error) {
+        tracing::error!(error = %e, "ingest failed");
+        let mut failure = self.failure.lock().unwrap_or_else(|p| p.into_inner());
+        failure.get_or_insert(e);
+    }
+
+    /// Lists the partition, deletes rejected files a crash left uncommitted, and returns the
+    /// offset to resume from (`None`: nothing committed yet, start at the beginning).
+    fn resume_point(&self, topic: &str, partition: i32) -> Result<Option<i64>> {
+        let lake = &self.lake;
+        let state = retry(&self.handle, self.attempts, "listing the lake", || {
+            Snapshot::load_partition(lake, topic, partition)
+        })?;
+        let writer = BatchWriter::new(lake.clone(), WriteOptions::default());
+        for orphan in state.uncommitted() {
+            let path = orphan.key.path()?;
+            tracing::info!(key = %path, "removing rejected file of an uncommitted batch");
+            retry(
+                &self.handle,
+                self.attempts,
+                "removing an uncommitted file",
+                || writer.delete(&path),
+            )?;
+        }
+        Ok(state.next_offset())
+    }
+}
+
+/// Runs `op` on the runtime until it succeeds or `attempts` are used, backing off exponentially.
+fn retry<T, F, Fut>(handle: &Handle, attempts: u32, what: &str, mut op: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = lake::Result<T>>,
+{
+    let mut delay = Duration::from_millis(100);
+    let mut attempt = 1;
+    loop {
+        match handle.block_on(op()) {
+            Ok(v) => return Ok(v),
+            Err(e) if attempt >= attempts.max(1) => return Err(e.into()),
+            Err(e) => {
+                tracing::warn!(error = %e, attempt, retry_in = ?delay, "{what} failed; retrying");
+                std::thread::sleep(delay);
+                delay = (delay * 2).min(Duration::from_secs(10));
+                attempt += 1;
+            }
+        }
+    }
+}
+
+/// One partition's records since its last file.
+struct PendingBatch {
+    reviews: ReviewBuilder,
+    rejected: RejectedBuilder,
+    first: Option<i64>,
+    last: i64,
+    /// Offsets below this are already in the lake.
+    next_offset: i64,
+    oldest: Option<Instant>,
+}
+
+impl PendingBatch {
+    fn new(next_offset: Option<i64>) -> Self {
+        Self {
+            reviews: ReviewBuilder::default(),
+            rejected: RejectedBuilder::default(),
+            first: None,
+            last: -1,
+            next_offset: next_offset.unwrap_or(0),
+            oldest: None,
+        }
+    }
+
+    fn records(&self) -> usize {
+        self.reviews.len() + self.rejected.len()
+    }
+}
+
+/// The ingest loop. Blocks the calling thread (which must not be a runtime worker); lake I/O runs
+/// on `handle`. Returns when `stop` is set, or when caught up with `exit_at_end`, after writing
+/// every pending batch.
+pub fn ingest(
+    lake: Lake,
+    options: &IngestOptions,
+    handle: Handle,
+    stop: &AtomicBool,
+) -> Result<IngestSummary> {
+    if options.batch_rows == 0 {
+        return Err(Error::Config("--batch-rows must be at least 1".into()));
+    }
+    let context = IngestContext {
+        lake: lake.clone(),
+        handle: handle.clone(),
+        attempts: options.storage_attempts,
+        events: Mutex::new(Vec::new()),
+        failure: Mutex::new(None),
+    };
+    let consumer: BaseConsumer<IngestContext> = options
+        .kafka
+        .client_config(&[
+            ("group.id", &options.group_id),
+            ("enable.auto.commit", "false"),
+            ("enable.auto.offset.store", "false"),
+            ("enable.partition.eof", "true"),
+            ("auto.offset.reset", "earliest"),
+            ("fetch.wait.max.ms", "100"),
+        ])
+        .create_with_context(context)
+        .map_err(|e| Error::kafka("creating the consumer", e))?;
+    consumer
+        .subscribe(&[&options.kafka.topic])
+        .map_err(|e| Error::kafka(format!("subscribing to {}", options.kafka.topic), e))?;
+    tracing::info!(topic = %options.kafka.topic, group = %options.group_id, lake = %lake.url(), "ingest started");
+
+    let mut run = Run {
+        topic: options.kafka.topic.clone(),
+        writer: BatchWriter::new(lake, options.write.clone()),
+        handle,
+        attempts: options.storage_attempts,
+        pending: HashMap::new(),
+        at_end: HashSet::new(),
+        summary: IngestSummary::default(),
+        progress: Progress::new(options.progress, None, "ingest"),
+        started: Instant::now(),
+    };
+    let result = run.poll_loop(&consumer, options, stop);
+    // Whatever happened, write what is complete in memory, then leave the group.
+    let flushed = if result.is_ok() {
+        run.flush_all(&consumer)
+    } else {
+        Ok(())
+    };
+    run.progress.finish();
+    run.summary.elapsed = run.started.elapsed();
+    result.and(flushed)?;
+    Ok(run.summary)
+}
+
+struct Run {
+    topic: String,
+    writer: BatchWriter,
+    handle: Handle,
+    attempts: u32,
+    pending: HashMap<i32, PendingBatch>,
+    at_end: HashSet<i32>,
+    summary: IngestSummary,
+    progress: Progress,
+    started: Instant,
+}
+
+impl Run {
+    fn poll_loop(
+        &mut self,
+        consumer: &BaseConsumer<IngestContext>,
+        options: &IngestOptions,
+        stop: &AtomicBool,
+    ) -> Result<()> {
+        let mut last_age_check = Instant::now();
+        while !stop.load(Ordering::Relaxed) {
+            let polled = consumer.poll(Duration::from_millis(100));
+            self.handle_events(consumer)?;
+            match polled {
+                None => {}
+                Some(Err(KafkaError::PartitionEOF(partition))) => {
+                    self.at_end.insert(partition);
+                }
+                Some(Err(e)) => {
+                    if matches!(&e, KafkaError::MessageConsumptionFatal(_)) {
+                        return Err(Error::kafka("consuming", e));
+                    }
+                    tracing::warn!(error = %e, "consumer error (librdkafka retries)");
+                }
+                Some(Ok(message)) => {
+                    let partition = message.partition();
+                    self.at_end.remove(&partition);
+                    let Some(batch) = self.pending.get_mut(&partition) else {
+                        continue; // not (or no longer) ours
+                    };
+                    let offset = message.offset();
+                    if offset < batch.next_offset {
+                        continue; // already in the lake
+                    }
+                    let pos = SourcePosition {
+                        partition,
+                        offset,
+                        timestamp_ms: message.timestamp().to_millis(),
+                    };
+                    match decode::decode(message.key(), message.payload(), &options.decode) {
+                        Ok(review) => batch.reviews.append(&review, &pos),
+                        Err(rejected) => {
+                            tracing::debug!(partition, offset, reason = %rejected.reason, "record rejected");
+                            batch.rejected.append(&rejected, &pos);
+                        }
+                    }
+                    batch.first.get_or_insert(offset);
+                    batch.last = offset;
+                    batch.next_offset = offset + 1;
+                    batch.oldest.get_or_insert_with(Instant::now);
+                    if batch.records() >= options.batch_rows {
+                        self.flush(consumer, partition)?;
+                    }
+                }
+            }
+            if last_age_check.elapsed() >= Duration::from_millis(200) {
+                last_age_check = Instant::now();
+                let due: Vec<i32> = self
+                    .pending
+                    .iter()
+                    .filter(|(_, b)| b.oldest.is_some_and(|t| t.elapsed() >= options.max_latency))
+                    .map(|(p, _)| *p)
+                    .collect();
+                for partition in due {
+                    self.flush(consumer, partition)?;
+                }
+            }
+            if options.exit_at_end
+                && !self.pending.is_empty()
+                && self.pending.keys().all(|p| self.at_end.contains(p))
+            {
+                tracing::info!("caught up with every assigned partition");
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn handle_events(&mut self, consumer: &BaseConsumer<IngestContext>) -> Result<()> {
+        let context = consumer.context();
+        if let Some(e) = context
+            .failure
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
+            return Err(e);
+        }
+        let events = std::mem::take(&mut *context.events.lock().unwrap_or_else(|p| p.into_inner()));
+        for event in events {
+            match event {
+                Event::Assigned(partitions) => {
+                    for (partition, next) in partitions {
+                        self.pending.insert(partition, PendingBatch::new(next));
+                        self.at_end.remove(&partition);
+                    }
+                }
+                Event::Revoked(partitions) => {
+                    for partition in partitions {
+                        // Unwritten records stay uncommitted; the next owner reads them again.
+                        if let Some(b) = self.pending.remove(&partition)
+                            && b.records() > 0
+                        {
+                            tracing::info!(
+                                partition,
+                                records = b.records(),
+                                "dropping the unwritten batch of a revoked partition"
+                            );
+                        }
+                        self.at_end.remove(&partition);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes a partition's pending batch and commits its end offset to Kafka.
+    fn flush(&mut self, consumer: &BaseConsumer<IngestContext>, partition: i32) -> Result<()> {
+        let Some(batch) = self.pending.get_mut(&partition) else {
+            return Ok(());
+        };
+        let Some(first) = batch.first else {
+            return Ok(());
+        };
+        let last = batch.last;
+        let reviews = batch.reviews.finish(&self.topic)?;
+        let rejected = batch.rejected.finish(&self.topic)?;
+        batch.first = None;
+        batch.oldest = None;
+        let writer = &self.writer;
+        let topic = &self.topic;
+        let written = retry(&self.handle, self.attempts, "writing a batch", || {
+            writer.write(topic, partition, (first, last), &reviews, Some(&rejected))
+        })?;
+        if written.already_present {
+            tracing::info!(partition, first, last, "batch already in the lake (replay)");
+        }
+        self.summary.rows += written.review_rows as u64;
+        self.summary.rejected += written.rejected_rows as u64;
+        self.summary.files += 1;
+        self.summary.bytes += written.bytes as u64;
+        tracing::debug!(
+            partition,
+            first,
+            last,
+            rows = written.review_rows,
+            rejected = written.rejected_rows,
+            "batch written"
+        );
+        let mut tpl = TopicPartitionList::new();
+        tpl.add_partition_offset(&self.topic, partition, Offset::Offset(last + 1))
+            .map_err(|e| Error::kafka("building the commit", e))?;
+        if let Err(e) = consumer.commit(&tpl, CommitMode::Async) {
+            tracing::warn!(error = %e, partition, "offset commit to Kafka failed (the lake stays authoritative)");
+        }
+        let (rows, rejected) = (self.summary.rows, self.summary.rejected);
+        self.progress
+            .inc((written.review_rows + written.rejected_rows) as u64, || {
+                format!("{rows} rows, {rejected} rejected")
+            });
+        Ok(())
+    }
+
+    fn flush_all(&mut self, consumer: &BaseConsumer<IngestContext>) -> Result<()> {
+        let mut partitions: Vec<i32> = self.pending.keys().copied().collect();
+        partitions.sort_unstable();
+        for partition in partitions {
+            self.flush(consumer, partition)?;
+        }
+        // Make the last commits durable before leaving (the lake stays authoritative).
+        let mut tpl = TopicPartitionList::new();
+        for (partition, batch) in &self.pending {
+            if batch.next_offset > 0 {
+                tpl.add_partition_offset(
+                    &self.topic,
+                    *partition,
+                    Offset::Offset(batch.next_offset),
+                )
+                .map_err(|e| Error::kafka("building the commit", e))?;
+            }
+        }
+        if tpl.count() > 0
+            && let Err(e) = consumer.commit(&tpl, CommitMode::Sync)
+        {
+            tracing::warn!(error = %e, "final offset commit to Kafka failed");
+        }
+        Ok(())
+    }
+}

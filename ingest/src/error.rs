@@ -1,0 +1,55 @@
+use std::path::PathBuf;
+
+/// Everything that can stop a produce or ingest run.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The Kafka client refused its configuration or failed.
+    #[error("kafka: {context}: {source}")]
+    Kafka {
+        context: String,
+        #[source]
+        source: rdkafka::error::KafkaError,
+    },
+
+    /// The lake failed and retries were exhausted.
+    #[error(transparent)]
+    Lake(#[from] lake::Error),
+
+    /// An input file could not be opened or read.
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The CSV input is malformed or lacks a required column.
+    #[error("{}: {reason}", path.display())]
+    Csv { path: PathBuf, reason: String },
+
+    /// A setting is invalid.
+    #[error("invalid setting: {0}")]
+    Config(String),
+
+    /// Some messages were not acknowledged by the broker.
+    #[error(
+        "{failed} of {attempted} messages were not acknowledged by the broker (first error: {first_error})"
+    )]
+    Undelivered {
+        failed: u64,
+        attempted: u64,
+        first_error: String,
+    },
+}
+
+impl Error {
+    pub(crate) fn kafka(context: impl Into<String>, source: rdkafka::error::KafkaError) -> Self {
+        Error::Kafka {
+            context: context.into(),
+            source,
+        }
+    }
+}
+
+/// Result with the ingest crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

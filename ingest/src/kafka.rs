@@ -1,0 +1,70 @@
+//! Kafka client settings shared by the producer and the ingest consumer.
+
+use rdkafka::ClientConfig;
+
+/// Where the broker is and which topic to use, plus librdkafka settings passed through as-is.
+#[derive(Debug, Clone)]
+pub struct KafkaOptions {
+    /// Bootstrap brokers, `host:port[,host:port...]`.
+    pub brokers: String,
+    /// The reviews topic.
+    pub topic: String,
+    /// Extra librdkafka settings (`-X key=value`), applied last so they win.
+    pub extra: Vec<(String, String)>,
+}
+
+impl Default for KafkaOptions {
+    fn default() -> Self {
+        Self {
+            brokers: "localhost:9092".into(),
+            topic: "netflix-reviews".into(),
+            extra: Vec::new(),
+        }
+    }
+}
+
+impl KafkaOptions {
+    /// A client configuration with the brokers, `defaults`, then the user's extra settings.
+    pub(crate) fn client_config(&self, defaults: &[(&str, &str)]) -> ClientConfig {
+        let mut config = ClientConfig::new();
+        config.set("bootstrap.servers", &self.brokers);
+        for (k, v) in defaults {
+            config.set(*k, *v);
+        }
+        for (k, v) in &self.extra {
+            config.set(k, v);
+        }
+        config
+    }
+}
+
+/// Parses a `key=value` librdkafka setting.
+pub fn parse_setting(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
+        _ => Err(format!("expected key=value, got {s:?}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extra_settings_override_defaults() {
+        let opts = KafkaOptions {
+            extra: vec![("linger.ms".into(), "50".into())],
+            ..Default::default()
+        };
+        let config = opts.client_config(&[("linger.ms", "5")]);
+        assert_eq!(config.get("linger.ms"), Some("50"));
+        assert_eq!(config.get("bootstrap.servers"), Some("localhost:9092"));
+    }
+
+    #[test]
+    fn settings_need_an_equals_sign() {
+        assert_eq!(parse_setting("a=b=c").unwrap(), ("a".into(), "b=c".into()));
+        assert!(parse_setting("novalue").is_err());
+        assert!(parse_setting("=x").is_err());
+    }
+}

@@ -1,0 +1,23 @@
+//! Kafka side of reviewlake: the producer that streams reviews into a topic
+//! ([`produce::produce`]) and the consumer-group member that lands them in the lake exactly
+//! once ([`consume::ingest`]).
+//!
+//! Messages are JSON objects keyed by `review_id`; [`decode`] validates them into lake rows or
+//! rejected records. Sources are the dataset's CSV file ([`source::CsvSource`]) or a seeded
+//! generator ([`source::SyntheticSource`]).
+
+pub mod consume;
+pub mod decode;
+mod error;
+mod kafka;
+pub mod produce;
+mod progress;
+mod record;
+pub mod source;
+
+pub use consume::{IngestOptions, IngestSummary, ingest};
+pub use decode::DecodeOptions;
+pub use error::{Error, Result};
+pub use kafka::{KafkaOptions, parse_setting};
+pub use produce::{ProduceOptions, ProduceSummary, produce};
+pub use record::ReviewRecord;

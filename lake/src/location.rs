@@ -1,0 +1,131 @@
+//! Opening a lake from a location string: a path, `file://`, `s3://` or `memory://`.
+
+use std::sync::Arc;
+
+use object_store::{
+    ObjectStore, aws::AmazonS3Builder, local::LocalFileSystem, memory::InMemory, path::Path,
+    prefix::PrefixStore,
+};
+use url::Url;
+
+use crate::{Error, Result};
+
+/// A lake: an object store rooted at the lake's location.
+#[derive(Clone, Debug)]
+pub struct Lake {
+    store: Arc<dyn ObjectStore>,
+    url: Url,
+}
+
+impl Lake {
+    /// Opens the lake at `location`.
+    ///
+    /// - a relative or absolute path, or `file:///abs/path`: local files (the folder is created);
+    /// - `s3://bucket/prefix`: S3 or an S3-compatible server, configured by the standard `AWS_*`
+    ///   variables (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`,
+    ///   `AWS_ENDPOINT_URL`/`AWS_ENDPOINT` for MinIO and friends; an `http://` endpoint
+    ///   allows plain HTTP);
+    /// - `memory://`: a fresh in-process store, for tests.
+    pub fn open(location: &str) -> Result<Self> {
+        let err = |reason: String| Error::Location {
+            location: location.to_string(),
+            reason,
+        };
+        let url = match Url::parse(location) {
+            Ok(url) if url.scheme().len() > 1 => url,
+            // No scheme (or a Windows drive letter): a local path.
+            _ => {
+                let path = std::path::absolute(location).map_err(|e| err(e.to_string()))?;
+                Url::from_directory_path(&path)
+                    .map_err(|()| err("not an absolute local path".into()))?
+            }
+        };
+        let store: Arc<dyn ObjectStore> = match url.scheme() {
+            "file" => {
+                let path = url
+                    .to_file_path()
+                    .map_err(|()| err("not a local file URL".into()))?;
+                std::fs::create_dir_all(&path)
+                    .map_err(|e| err(format!("cannot create {}: {e}", path.display())))?;
+                Arc::new(LocalFileSystem::new_with_prefix(&path).map_err(|e| err(e.to_string()))?)
+            }
+            "s3" | "s3a" => {
+                let bucket = url.host_str().filter(|b| !b.is_empty()).ok_or_else(|| {
+                    err("an s3 location needs a bucket: s3://bucket/prefix".into())
+                })?;
+                let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
+                let endpoint = std::env::var("AWS_ENDPOINT_URL_S3")
+                    .or_else(|_| std::env::var("AWS_ENDPOINT_URL"))
+                    .or_else(|_| std::env::var("AWS_ENDPOINT"))
+                    .ok();
+                if let Some(endpoint) = endpoint {
+                    if endpoint.starts_with("http://") {
+                        builder = builder.with_allow_http(true);
+                    }
+                    builder = builder.with_endpoint(endpoint);
+                }
+                let s3 = builder.build().map_err(|e| err(e.to_string()))?;
+                prefixed(Arc::new(s3), url.path())
+            }
+            "memory" => prefixed(Arc::new(InMemory::new()), url.path()),
+            other => {
+                return Err(err(format!(
+                    "unsupported scheme {other:?} (use a path, file://, s3:// or memory://)"
+                )));
+            }
+        };
+        Ok(Self { store, url })
+    }
+
+    /// Wraps an existing store (already rooted at the lake), for tests and embedding.
+    pub fn from_store(store: Arc<dyn ObjectStore>, url: Url) -> Self {
+        Self { store, url }
+    }
+
+    /// The object store, rooted at the lake: keys are relative to the lake's location.
+    pub fn store(&self) -> &Arc<dyn ObjectStore> {
+        &self.store
+    }
+
+    /// The lake's location as a URL.
+    pub fn url(&self) -> &Url {
+        &self.url
+    }
+}
+
+fn prefixed(store: Arc<dyn ObjectStore>, prefix: &str) -> Arc<dyn ObjectStore> {
+    let prefix = prefix.trim_matches('/');
+    if prefix.is_empty() {
+        store
+    } else {
+        Arc::new(PrefixStore::new(store, Path::from(prefix)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_path_becomes_file_url() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Lake::open(dir.path().join("a/b").to_str().unwrap()).unwrap();
+        assert_eq!(lake.url().scheme(), "file");
+        assert!(dir.path().join("a/b").is_dir());
+    }
+
+    #[test]
+    fn unknown_scheme_is_refused_with_the_location() {
+        let err = Lake::open("ftp://host/lake").unwrap_err().to_string();
+        assert!(
+            err.contains("ftp://host/lake") && err.contains("unsupported scheme"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn s3_needs_a_bucket() {
+        let err = Lake::open("s3:///prefix").unwrap_err().to_string();
+        assert!(err.contains("bucket"), "{err}");
+    }
+}

@@ -1,0 +1,186 @@
+//! What a reader sees: the committed files of each Kafka partition, and where ingest resumes.
+
+use std::collections::BTreeMap;
+
+use futures::{StreamExt, TryStreamExt, stream};
+use object_store::{ObjectMeta, path::Path};
+
+use crate::{Error, FileInfo, FileKey, Lake, Result, Table, read_file_info};
+
+/// One data file as listed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedFile {
+    pub key: FileKey,
+    pub size: u64,
+}
+
+/// The files of one Kafka partition.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PartitionState {
+    pub topic: String,
+    pub partition: i32,
+    reviews: Vec<ListedFile>,
+    rejected: Vec<ListedFile>,
+}
+
+impl PartitionState {
+    /// The highest offset committed to the lake: the end of the last `reviews` file, which is
+    /// written after the batch's rejected records.
+    pub fn last_committed(&self) -> Option<i64> {
+        self.reviews.iter().map(|f| f.key.last_offset).max()
+    }
+
+    /// The offset ingest resumes from.
+    pub fn next_offset(&self) -> Option<i64> {
+        self.last_committed().map(|o| o + 1)
+    }
+
+    /// Files a reader should see. A file whose offset range lies within another file's range of
+    /// the same table is hidden: it is either the input of a compaction that already wrote its
+    /// output, or a replay of a range that another writer already committed. Rejected files
+    /// beyond the last commit are hidden too: a crash left them before their range committed.
+    pub fn visible(&self, table: Table) -> Vec<&ListedFile> {
+        let files = match table {
+            Table::Reviews => &self.reviews,
+            Table::Rejected => &self.rejected,
+        };
+        let committed = self.last_committed().unwrap_or(-1);
+        let mut sorted: Vec<&ListedFile> = files
+            .iter()
+            .filter(|f| f.key.last_offset <= committed)
+            .collect();
+        // Widest first among equal starts, so covered files come after the one covering them.
+        sorted.sort_by_key(|f| (f.key.first_offset, std::cmp::Reverse(f.key.last_offset)));
+        let mut out: Vec<&ListedFile> = Vec::with_capacity(sorted.len());
+        let mut high = -1;
+        for f in sorted {
+            if f.key.last_offset <= high {
+                continue;
+            }
+            if f.key.first_offset <= high {
+                tracing::warn!(
+                    key = %f.key.path().map(|p| p.to_string()).unwrap_or_default(),
+                    "file overlaps another file's offset range only in part"
+                );
+            }
+            high = f.key.last_offset;
+            out.push(f);
+        }
+        out
+    }
+
+    /// Files that no reader sees: covered files and uncommitted rejected files.
+    pub fn hidden(&self) -> Vec<&ListedFile> {
+        let mut visible = self.visible(Table::Reviews);
+        visible.extend(self.visible(Table::Rejected));
+        self.reviews
+            .iter()
+            .chain(&self.rejected)
+            .filter(|f| !visible.iter().any(|v| v.key == f.key))
+            .collect()
+    }
+
+    /// Rejected files beyond the last commit, which a crash left behind.
+    pub fn uncommitted(&self) -> Vec<&ListedFile> {
+        let committed = self.last_committed().unwrap_or(-1);
+        self.rejected
+            .iter()
+            .filter(|f| f.key.last_offset > committed)
+            .collect()
+    }
+
+    fn add(&mut self, file: ListedFile) {
+        match file.key.table {
+            Table::Reviews => self.reviews.push(file),
+            Table::Rejected => self.rejected.push(file),
+        }
+    }
+}
+
+/// Per-partition file listings of a lake, or of one topic or partition of it.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    partitions: BTreeMap<(String, i32), PartitionState>,
+}
+
+impl Snapshot {
+    /// Lists the whole lake.
+    pub async fn load(lake: &Lake) -> Result<Self> {
+        let mut snapshot = Snapshot::default();
+        for table in [Table::Reviews, Table::Rejected] {
+            snapshot.add_listing(lake, &table.prefix()).await?;
+        }
+        Ok(snapshot)
+    }
+
+    /// Lists one Kafka partition's files (what ingest needs on assignment).
+    pub async fn load_partition(
+        lake: &Lake,
+        topic: &str,
+        partition: i32,
+    ) -> Result<PartitionState> {
+        let mut snapshot = Snapshot::default();
+        for table in [Table::Reviews, Table::Rejected] {
+            let prefix = table.partition_prefix(topic, partition)?;
+            snapshot.add_listing(lake, &prefix).await?;
+        }
+        Ok(snapshot
+            .partitions
+            .remove(&(topic.to_string(), partition))
+            .unwrap_or_else(|| PartitionState {
+                topic: topic.to_string(),
+                partition,
+                ..Default::default()
+            }))
+    }
+
+    async fn add_listing(&mut self, lake: &Lake, prefix: &Path) -> Result<()> {
+        let listed: Vec<ObjectMeta> = lake
+            .store()
+            .list(Some(prefix))
+            .try_collect()
+            .await
+            .map_err(|e| Error::store(prefix, e))?;
+        for meta in listed {
+            if let Some(key) = FileKey::parse(&meta.location) {
+                let state = self
+                    .partitions
+                    .entry((key.topic.clone(), key.partition))
+                    .or_insert_with(|| PartitionState {
+                        topic: key.topic.clone(),
+                        partition: key.partition,
+                        ..Default::default()
+                    });
+                state.add(ListedFile {
+                    key,
+                    size: meta.size,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Every partition, ordered by topic then partition.
+    pub fn partitions(&self) -> impl Iterator<Item = &PartitionState> {
+        self.partitions.values()
+    }
+
+    /// The files of `table` a reader should see, in topic, partition and offset order.
+    pub fn visible(&self, table: Table) -> Vec<&ListedFile> {
+        self.partitions().flat_map(|p| p.visible(table)).collect()
+    }
+
+    /// Reads the footers of the visible files of `table`, `concurrency` at a time.
+    pub async fn file_infos(
+        &self,
+        lake: &Lake,
+        table: Table,
+        concurrency: usize,
+    ) -> Result<Vec<FileInfo>> {
+        stream::iter(self.visible(table))
+            .map(|f| read_file_info(lake, &f.key, f.size))
+            .buffered(concurrency.max(1))
+            .try_collect()
+            .await
+    }
+}

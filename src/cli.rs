@@ -1,0 +1,203 @@
+//! Command-line definitions: every flag also reads an environment variable.
+
+use std::{path::PathBuf, time::Duration};
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use tracing_subscriber::EnvFilter;
+
+/// Stream app reviews through Kafka into a Parquet lake.
+#[derive(Debug, Parser)]
+#[command(name = "reviewlake", version, about)]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    pub(crate) log: LogArgs,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Send reviews from the dataset's CSV file or a generator to Kafka, one JSON message each.
+    Produce(ProduceArgs),
+    /// Consume reviews from Kafka into the Parquet lake, exactly once.
+    Ingest(IngestArgs),
+    /// Inspect the lake.
+    Lake {
+        #[command(subcommand)]
+        command: LakeCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum LakeCommand {
+    /// Files, rows, bytes, offset ranges and rejected records per Kafka partition.
+    Stats(StatsArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct LogArgs {
+    /// Log filter (tracing EnvFilter syntax), e.g. `info` or `ingest=debug`.
+    #[arg(long, env = "REVIEWLAKE_LOG", default_value = "info", global = true)]
+    pub(crate) log_level: String,
+    /// Log line format.
+    #[arg(long, env = "REVIEWLAKE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub(crate) log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Where Kafka is.
+#[derive(Debug, Args)]
+pub(crate) struct KafkaArgs {
+    /// Bootstrap brokers.
+    #[arg(long, env = "KAFKA_BROKERS", default_value = "localhost:9092")]
+    pub(crate) brokers: String,
+    /// Topic holding the reviews.
+    #[arg(long, env = "REVIEWLAKE_TOPIC", default_value = "netflix-reviews")]
+    pub(crate) topic: String,
+    /// Extra librdkafka setting, passed through (repeatable): `-X security.protocol=SSL`.
+    #[arg(short = 'X', value_name = "KEY=VALUE", value_parser = ingest::parse_setting)]
+    pub(crate) settings: Vec<(String, String)>,
+}
+
+impl KafkaArgs {
+    pub(crate) fn options(&self) -> ingest::KafkaOptions {
+        ingest::KafkaOptions {
+            brokers: self.brokers.clone(),
+            topic: self.topic.clone(),
+            extra: self.settings.clone(),
+        }
+    }
+}
+
+/// Where the lake is.
+#[derive(Debug, Args)]
+pub(crate) struct LakeArgs {
+    /// Lake location: a path, file:///abs/path, s3://bucket/prefix (AWS_* variables) or memory://.
+    #[arg(long, env = "REVIEWLAKE_LAKE", default_value = "./lake")]
+    pub(crate) lake: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ProduceArgs {
+    #[command(flatten)]
+    pub(crate) kafka: KafkaArgs,
+    /// The dataset's CSV file (columns matched by header name).
+    #[arg(
+        long,
+        env = "REVIEWLAKE_CSV",
+        conflicts_with = "synthetic",
+        required_unless_present = "synthetic"
+    )]
+    pub(crate) csv: Option<PathBuf>,
+    /// Generate this many synthetic reviews instead of reading a CSV file.
+    #[arg(long, value_name = "N")]
+    pub(crate) synthetic: Option<u64>,
+    /// Seed of the generator (the same seed gives the same reviews).
+    #[arg(long, env = "REVIEWLAKE_SEED", default_value_t = 42)]
+    pub(crate) seed: u64,
+    /// Messages per second; 0 = unthrottled (the original paced one message per 0.2–1 s).
+    #[arg(long, env = "REVIEWLAKE_RATE", default_value_t = 0.0)]
+    pub(crate) rate: f64,
+    /// Send at most this many messages.
+    #[arg(long)]
+    pub(crate) limit: Option<u64>,
+    /// Send every value as a JSON string, as the original Python producer did.
+    #[arg(long)]
+    pub(crate) string_values: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct IngestArgs {
+    #[command(flatten)]
+    pub(crate) kafka: KafkaArgs,
+    #[command(flatten)]
+    pub(crate) lake: LakeArgs,
+    /// Consumer group.
+    #[arg(long, env = "REVIEWLAKE_GROUP", default_value = "reviewlake-ingest")]
+    pub(crate) group: String,
+    /// Records per Parquet file.
+    #[arg(long, env = "REVIEWLAKE_BATCH_ROWS", default_value_t = 500)]
+    pub(crate) batch_rows: usize,
+    /// Write a partial batch once its oldest record has waited this long (e.g. 30s, 500ms).
+    #[arg(long, env = "REVIEWLAKE_MAX_LATENCY", default_value = "30s", value_parser = parse_duration)]
+    pub(crate) max_latency: Duration,
+    /// Stop once every assigned partition is caught up.
+    #[arg(long, env = "REVIEWLAKE_EXIT_AT_END")]
+    pub(crate) exit_at_end: bool,
+    /// Messages larger than this many bytes are rejected.
+    #[arg(long, env = "REVIEWLAKE_MAX_MESSAGE_BYTES", default_value_t = 64 * 1024)]
+    pub(crate) max_message_bytes: usize,
+    /// zstd level of the Parquet files.
+    #[arg(long, env = "REVIEWLAKE_ZSTD_LEVEL", default_value_t = 3)]
+    pub(crate) zstd_level: i32,
+    /// Attempts for a failing lake write before giving up.
+    #[arg(long, env = "REVIEWLAKE_STORAGE_ATTEMPTS", default_value_t = 8)]
+    pub(crate) storage_attempts: u32,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum OutputFormat {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct StatsArgs {
+    #[command(flatten)]
+    pub(crate) lake: LakeArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub(crate) format: OutputFormat,
+}
+
+/// Parses `30s`, `500ms`, `2m` or a bare number of seconds.
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (num, unit) = s
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .map_or((s, "s"), |i| s.split_at(i));
+    let n: f64 = num.parse().map_err(|_| format!("invalid duration {s:?}"))?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "s" => n,
+        "m" => n * 60.0,
+        _ => return Err(format!("invalid duration unit in {s:?} (use ms, s or m)")),
+    };
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// Installs the log subscriber (the only place that does).
+pub(crate) fn init_logging(args: &LogArgs) {
+    let filter = EnvFilter::try_new(&args.log_level).unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match args.log_format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn durations_parse_with_units() {
+        assert_eq!(parse_duration("30s").unwrap(), Duration::from_secs(30));
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(parse_duration("2").unwrap(), Duration::from_secs(2));
+        assert!(parse_duration("3h").is_err());
+    }
+}

@@ -1,0 +1,41 @@
+use anyhow::Context;
+use ingest::{DecodeOptions, IngestOptions};
+use lake::{Lake, WriteOptions};
+
+use crate::{cli::IngestArgs, signals};
+
+pub(crate) async fn run(args: IngestArgs) -> anyhow::Result<()> {
+    let lake = Lake::open(&args.lake.lake)?;
+    let options = IngestOptions {
+        kafka: args.kafka.options(),
+        group_id: args.group,
+        batch_rows: args.batch_rows,
+        max_latency: args.max_latency,
+        exit_at_end: args.exit_at_end,
+        decode: DecodeOptions {
+            max_message_bytes: args.max_message_bytes,
+        },
+        write: WriteOptions {
+            zstd_level: args.zstd_level,
+            ..Default::default()
+        },
+        storage_attempts: args.storage_attempts,
+        progress: true,
+    };
+    let stop = signals::stop_flag();
+    let handle = tokio::runtime::Handle::current();
+    let summary =
+        tokio::task::spawn_blocking(move || ingest::ingest(lake, &options, handle, &stop))
+            .await
+            .context("ingest thread panicked")??;
+    println!(
+        "ingested {} rows and {} rejected records into {} files ({} bytes) in {:.2} s ({:.0} records/s)",
+        summary.rows,
+        summary.rejected,
+        summary.files,
+        summary.bytes,
+        summary.elapsed.as_secs_f64(),
+        summary.records_per_sec()
+    );
+    Ok(())
+}
