@@ -22,6 +22,7 @@ use rdkafka::{
     ClientContext, Message, Offset, TopicPartitionList,
     consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext},
     error::KafkaError,
+    types::RDKafkaErrorCode,
     types::RDKafkaRespErr,
 };
 use tokio::runtime::Handle;
@@ -100,7 +101,9 @@ struct IngestContext {
 
 impl ClientContext for IngestContext {
     fn error(&self, error: KafkaError, reason: &str) {
-        if matches!(error, KafkaError::PartitionEOF(_)) {
+        let eof = matches!(error, KafkaError::PartitionEOF(_))
+            || error.rdkafka_error_code() == Some(RDKafkaErrorCode::PartitionEOF);
+        if eof {
             tracing::debug!(reason, "end of partition");
         } else {
             tracing::warn!(error = %error, reason, "kafka client error (librdkafka retries)");
@@ -232,7 +235,13 @@ struct PendingBatch {
     /// Offsets below this are already in the lake.
     next_offset: i64,
     oldest: Option<Instant>,
+    /// Set until the resume offset itself arrives: how far back to fetch if it does not.
+    verify_resume: Option<i64>,
 }
+
+/// Largest distance fetched back from a resume offset to heal a broker's fetch gap.
+const MAX_SEEK_BACK: i64 = 1 << 24;
+const FIRST_SEEK_BACK: i64 = 1000;
 
 impl PendingBatch {
     fn new(next_offset: Option<i64>) -> Self {
@@ -243,6 +252,7 @@ impl PendingBatch {
             last: -1,
             next_offset: next_offset.unwrap_or(0),
             oldest: None,
+            verify_resume: next_offset.map(|_| FIRST_SEEK_BACK),
         }
     }
 
@@ -331,6 +341,7 @@ impl Run {
         stop: &AtomicBool,
     ) -> Result<()> {
         let mut last_age_check = Instant::now();
+        let mut last_lag_check = Instant::now() - Duration::from_secs(1);
         while !stop.load(Ordering::Relaxed) {
             let polled = consumer.poll(Duration::from_millis(100));
             self.handle_events(consumer)?;
@@ -355,6 +366,46 @@ impl Run {
                     if offset < batch.next_offset {
                         continue; // already in the lake
                     }
+                    if offset > batch.next_offset
+                        && let Some(back) = batch.verify_resume
+                    {
+                        // The first record after a resume must be the resume offset itself. Some
+                        // brokers (tansu 0.6) answer a fetch from the middle of a record batch with
+                        // the *next* batch; fetch again from further back and skip what the lake
+                        // holds. A gap that persists back to the topic's start is a real one
+                        // (compaction, transaction markers).
+                        let first_try = back == FIRST_SEEK_BACK;
+                        if (first_try || batch.next_offset - back / 8 > 0) && back <= MAX_SEEK_BACK
+                        {
+                            let target = (batch.next_offset - back).max(0);
+                            tracing::warn!(
+                                partition,
+                                expected = batch.next_offset,
+                                got = offset,
+                                refetch_from = target,
+                                "gap at the resume offset; fetching again from earlier"
+                            );
+                            batch.verify_resume = Some(back.saturating_mul(8));
+                            consumer
+                                .seek(
+                                    &self.topic,
+                                    partition,
+                                    Offset::Offset(target),
+                                    Duration::from_secs(10),
+                                )
+                                .map_err(|e| {
+                                    Error::kafka("seeking back to the resume offset", e)
+                                })?;
+                            continue;
+                        }
+                        tracing::warn!(
+                            partition,
+                            expected = batch.next_offset,
+                            got = offset,
+                            "offsets missing at the resume point are not in the topic"
+                        );
+                    }
+                    batch.verify_resume = None;
                     let pos = SourcePosition {
                         partition,
                         offset,
@@ -391,9 +442,17 @@ impl Run {
             if options.exit_at_end
                 && !self.pending.is_empty()
                 && self.pending.keys().all(|p| self.at_end.contains(p))
+                && last_lag_check.elapsed() >= Duration::from_secs(1)
             {
-                tracing::info!("caught up with every assigned partition");
-                break;
+                last_lag_check = Instant::now();
+                // Write what we hold, then exit only if the lake has caught up with the whole
+                // topic: partitions held by another member (or by a dead one, until its session
+                // times out and they come to us) must be caught up too.
+                self.flush_all(consumer)?;
+                if self.topic_caught_up(consumer)? {
+                    tracing::info!("the lake has caught up with every partition of the topic");
+                    break;
+                }
             }
         }
         Ok(())
@@ -483,6 +542,43 @@ impl Run {
                 format!("{rows} rows, {rejected} rejected")
             });
         Ok(())
+    }
+
+    /// True when the lake holds every partition of the topic up to its high watermark. Clears
+    /// the end-of-partition mark of our own partitions that are not (a stale mark).
+    fn topic_caught_up(&mut self, consumer: &BaseConsumer<IngestContext>) -> Result<bool> {
+        let timeout = Duration::from_secs(10);
+        let metadata = consumer
+            .fetch_metadata(Some(&self.topic), timeout)
+            .map_err(|e| Error::kafka("fetching topic metadata", e))?;
+        let partitions: Vec<i32> = metadata
+            .topics()
+            .iter()
+            .flat_map(|t| t.partitions().iter().map(|p| p.id()))
+            .collect();
+        let mut behind = Vec::new();
+        for partition in partitions {
+            let (low, high) = consumer
+                .fetch_watermarks(&self.topic, partition, timeout)
+                .map_err(|e| Error::kafka("fetching watermarks", e))?;
+            let lake = self.writer.lake().clone();
+            let topic = self.topic.clone();
+            let state = retry(&self.handle, self.attempts, "listing the lake", || {
+                Snapshot::load_partition(&lake, &topic, partition)
+            })?;
+            let next = state.next_offset().unwrap_or(0).max(low);
+            if next < high {
+                behind.push((partition, high - next));
+                self.at_end.remove(&partition);
+            }
+        }
+        if !behind.is_empty() {
+            tracing::info!(
+                ?behind,
+                "waiting for partitions that are not caught up (partition, lag)"
+            );
+        }
+        Ok(behind.is_empty())
     }
 
     fn flush_all(&mut self, consumer: &BaseConsumer<IngestContext>) -> Result<()> {

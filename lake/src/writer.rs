@@ -65,6 +65,11 @@ impl BatchWriter {
         Self { lake, options }
     }
 
+    /// The lake written to.
+    pub fn lake(&self) -> &Lake {
+        &self.lake
+    }
+
     /// Encodes a batch as a Parquet file whose footer records its origin.
     pub fn encode(&self, key: &FileKey, batch: &RecordBatch) -> Result<Bytes> {
         let path = key.path()?;

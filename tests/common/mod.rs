@@ -1,0 +1,250 @@
+//! Helpers for tests against the real services started by `scripts/services.sh up`.
+#![allow(dead_code, unreachable_pub)]
+
+use std::{
+    process::{Command, Output},
+    sync::atomic::{AtomicU32, Ordering},
+    time::Duration,
+};
+
+use arrow::array::{
+    Array, AsArray, RecordBatch,
+    types::{Int32Type, Int64Type, TimestampMicrosecondType},
+};
+use futures::TryStreamExt;
+use lake::{Lake, Snapshot, Table};
+use object_store::ObjectStoreExt;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use rdkafka::{
+    ClientConfig,
+    admin::{AdminClient, AdminOptions, NewTopic, TopicReplication},
+    client::DefaultClientContext,
+};
+
+/// The broker under test (`scripts/services.sh up` exports it).
+pub fn brokers() -> String {
+    std::env::var("REVIEWLAKE_TEST_BROKERS").unwrap_or_else(|_| "127.0.0.1:19092".into())
+}
+
+/// The S3 location under test, e.g. `s3://reviewlake-test`.
+pub fn s3_root() -> String {
+    std::env::var("REVIEWLAKE_TEST_S3").unwrap_or_else(|_| {
+        panic!("REVIEWLAKE_TEST_S3 is not set: run `scripts/services.sh up && . .services/env` first, or scripts/test.sh")
+    })
+}
+
+/// A name no other test (or earlier run) uses.
+pub fn unique(prefix: &str) -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!(
+        "{prefix}-{}-{}-{}",
+        std::process::id(),
+        nanos % 1_000_000_000,
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Creates a topic on the test broker.
+pub async fn create_topic(name: &str, partitions: i32) {
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", brokers())
+        .create()
+        .expect("admin client");
+    let results = admin
+        .create_topics(
+            &[NewTopic::new(name, partitions, TopicReplication::Fixed(1))],
+            &AdminOptions::new().operation_timeout(Some(Duration::from_secs(10))),
+        )
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot reach the broker at {} ({e}): run scripts/services.sh up",
+                brokers()
+            )
+        });
+    for r in results {
+        r.unwrap_or_else(|(t, e)| panic!("creating topic {t}: {e}"));
+    }
+}
+
+/// The reviewlake binary with the broker set.
+pub fn reviewlake() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_reviewlake"));
+    cmd.env("KAFKA_BROKERS", brokers())
+        .env("REVIEWLAKE_LOG", "warn");
+    cmd
+}
+
+/// Runs the binary and asserts success.
+pub fn run_ok(args: &[&str]) -> Output {
+    let out = reviewlake().args(args).output().expect("run reviewlake");
+    assert!(
+        out.status.success(),
+        "reviewlake {args:?} failed: {}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// One row of the reviews table, as read back from the files.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    pub review_id: String,
+    pub review_text: Option<String>,
+    pub review_rating: i32,
+    pub review_likes: i64,
+    pub author_app_version: Option<String>,
+    pub review_timestamp_us: i64,
+    pub partition: i32,
+    pub offset: i64,
+}
+
+/// One row of the rejected table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RejectedRow {
+    pub partition: i32,
+    pub offset: i64,
+    pub key: Option<Vec<u8>>,
+    pub payload: Option<Vec<u8>>,
+    pub reason: String,
+    pub field: Option<String>,
+}
+
+/// Reads every visible file of a table.
+pub async fn read_table(lake: &Lake, table: Table) -> Vec<RecordBatch> {
+    let snapshot = Snapshot::load(lake).await.expect("list lake");
+    let mut batches = Vec::new();
+    for f in snapshot.visible(table) {
+        let path = f.key.path().unwrap();
+        let bytes = lake
+            .store()
+            .get(&path)
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)
+            .unwrap()
+            .build()
+            .unwrap();
+        for b in reader {
+            batches.push(b.unwrap());
+        }
+    }
+    batches
+}
+
+pub async fn read_reviews(lake: &Lake) -> Vec<Row> {
+    let mut rows = Vec::new();
+    for b in read_table(lake, Table::Reviews).await {
+        let s = |n: &str| b.column_by_name(n).unwrap().as_string::<i32>().clone();
+        let (id, text, version) = (s("review_id"), s("review_text"), s("author_app_version"));
+        let rating = b
+            .column_by_name("review_rating")
+            .unwrap()
+            .as_primitive::<Int32Type>()
+            .clone();
+        let likes = b
+            .column_by_name("review_likes")
+            .unwrap()
+            .as_primitive::<Int64Type>()
+            .clone();
+        let ts = b
+            .column_by_name("review_timestamp")
+            .unwrap()
+            .as_primitive::<TimestampMicrosecondType>()
+            .clone();
+        let part = b
+            .column_by_name("kafka_partition")
+            .unwrap()
+            .as_primitive::<Int32Type>()
+            .clone();
+        let off = b
+            .column_by_name("kafka_offset")
+            .unwrap()
+            .as_primitive::<Int64Type>()
+            .clone();
+        for i in 0..b.num_rows() {
+            let opt =
+                |a: &arrow::array::StringArray| (!a.is_null(i)).then(|| a.value(i).to_string());
+            rows.push(Row {
+                review_id: id.value(i).to_string(),
+                review_text: opt(&text),
+                review_rating: rating.value(i),
+                review_likes: likes.value(i),
+                author_app_version: opt(&version),
+                review_timestamp_us: ts.value(i),
+                partition: part.value(i),
+                offset: off.value(i),
+            });
+        }
+    }
+    rows
+}
+
+pub async fn read_rejected(lake: &Lake) -> Vec<RejectedRow> {
+    let mut rows = Vec::new();
+    for b in read_table(lake, Table::Rejected).await {
+        let part = b
+            .column_by_name("kafka_partition")
+            .unwrap()
+            .as_primitive::<Int32Type>()
+            .clone();
+        let off = b
+            .column_by_name("kafka_offset")
+            .unwrap()
+            .as_primitive::<Int64Type>()
+            .clone();
+        let key = b
+            .column_by_name("kafka_key")
+            .unwrap()
+            .as_binary::<i32>()
+            .clone();
+        let payload = b
+            .column_by_name("payload")
+            .unwrap()
+            .as_binary::<i32>()
+            .clone();
+        let reason = b
+            .column_by_name("reason")
+            .unwrap()
+            .as_string::<i32>()
+            .clone();
+        let field = b
+            .column_by_name("field")
+            .unwrap()
+            .as_string::<i32>()
+            .clone();
+        for i in 0..b.num_rows() {
+            rows.push(RejectedRow {
+                partition: part.value(i),
+                offset: off.value(i),
+                key: (!key.is_null(i)).then(|| key.value(i).to_vec()),
+                payload: (!payload.is_null(i)).then(|| payload.value(i).to_vec()),
+                reason: reason.value(i).to_string(),
+                field: (!field.is_null(i)).then(|| field.value(i).to_string()),
+            });
+        }
+    }
+    rows
+}
+
+/// Number of objects under the lake (all tables, visible or not).
+pub async fn object_count(lake: &Lake) -> usize {
+    let all: Vec<_> = lake.store().list(None).try_collect().await.unwrap();
+    all.len()
+}
+
+/// The lake locations every lake test runs against: a local folder and the S3 server.
+pub fn lake_locations(dir: &std::path::Path, name: &str) -> Vec<String> {
+    vec![
+        dir.join(name).to_str().unwrap().to_string(),
+        format!("{}/{}", s3_root(), name),
+    ]
+}

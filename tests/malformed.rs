@@ -1,0 +1,170 @@
+//! Bad messages never stop the stream: they land in the rejected table with their reason.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use lake::Lake;
+use rdkafka::{
+    ClientConfig,
+    producer::{FutureProducer, FutureRecord},
+};
+
+const GOOD: &str = r#"{"review_id":"good-1","pseudo_author_id":"p","author_name":"A Google user","review_text":"ok","review_rating":"4","review_likes":"2","author_app_version":"8.1","review_timestamp":"2024-03-01 10:00:00"}"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn malformed_messages_are_kept_with_reasons_and_counted_as_consumed() {
+    let topic = unique("malformed");
+    create_topic(&topic, 1).await;
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", brokers())
+        .create()
+        .unwrap();
+    let big = format!(
+        r#"{{"review_id":"big","review_text":"{}"}}"#,
+        "x".repeat(3000)
+    );
+    let second_good = GOOD.replace("good-1", "good-2").replace("\"4\"", "5");
+    let messages: Vec<(Option<&str>, Option<String>, Option<&str>)> = vec![
+        // (key, payload, field expected at fault)
+        (Some("good-1"), Some(GOOD.to_string()), None),
+        (Some("k1"), Some("{not json".into()), None),
+        (
+            Some("k2"),
+            Some(GOOD.replace("\"review_rating\":\"4\"", "\"review_rating\":9")),
+            Some("review_rating"),
+        ),
+        (
+            Some("k3"),
+            Some(GOOD.replace("\"review_likes\":\"2\"", "\"review_likes\":\"-3\"")),
+            Some("review_likes"),
+        ),
+        (
+            Some("k4"),
+            Some(GOOD.replace("\"review_id\":\"good-1\",", "")),
+            Some("review_id"),
+        ),
+        (
+            Some("k5"),
+            Some(GOOD.replace("2024-03-01 10:00:00", "03/01/2024")),
+            Some("review_timestamp"),
+        ),
+        (
+            Some("k6"),
+            Some(GOOD.replace("\"review_rating\":\"4\"", "\"review_rating\":[4]")),
+            Some("review_rating"),
+        ),
+        (Some("k7"), Some(big), None),
+        (Some("k8"), None, None),
+        (Some("good-2"), Some(second_good), None),
+    ];
+    for (key, payload, _) in &messages {
+        let mut record = FutureRecord::<str, str>::to(&topic);
+        if let Some(k) = key {
+            record = record.key(k);
+        }
+        if let Some(p) = payload {
+            record = record.payload(p.as_str());
+        }
+        producer
+            .send(record, Duration::from_secs(10))
+            .await
+            .map_err(|(e, _)| e)
+            .unwrap();
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let location = dir.path().join("lake");
+    let location = location.to_str().unwrap();
+    let out = run_ok(&[
+        "ingest",
+        "--topic",
+        &topic,
+        "--lake",
+        location,
+        "--exit-at-end",
+        "--group",
+        &unique("g"),
+        "--max-message-bytes",
+        "2000",
+    ]);
+    let summary = String::from_utf8_lossy(&out.stdout);
+    assert!(summary.contains("2 rows and 8 rejected"), "{summary}");
+
+    let lake = Lake::open(location).unwrap();
+    let rows = read_reviews(&lake).await;
+    let ids: Vec<&str> = rows.iter().map(|r| r.review_id.as_str()).collect();
+    assert_eq!(ids, ["good-1", "good-2"]);
+    assert_eq!(
+        rows[1].review_rating, 5,
+        "a JSON number where the first sent a string"
+    );
+
+    let rejected = read_rejected(&lake).await;
+    assert_eq!(rejected.len(), 8);
+    for r in &rejected {
+        let (key, payload, field) = &messages[r.offset as usize];
+        assert_eq!(
+            r.key.as_deref(),
+            key.map(str::as_bytes),
+            "offset {}",
+            r.offset
+        );
+        assert_eq!(
+            r.payload.as_deref(),
+            payload.as_deref().map(str::as_bytes),
+            "raw payload kept"
+        );
+        assert_eq!(
+            r.field.as_deref(),
+            *field,
+            "offset {}: {}",
+            r.offset,
+            r.reason
+        );
+        assert!(!r.reason.is_empty());
+    }
+    let reason = |o: i64| {
+        rejected
+            .iter()
+            .find(|r| r.offset == o)
+            .unwrap()
+            .reason
+            .clone()
+    };
+    assert!(reason(1).starts_with("invalid JSON"), "{}", reason(1));
+    assert!(
+        reason(2).contains("9 is out of range (allowed: 1..=5)"),
+        "{}",
+        reason(2)
+    );
+    assert!(
+        reason(7).contains("over the 2000-byte limit"),
+        "{}",
+        reason(7)
+    );
+    assert!(reason(8).contains("no payload"), "{}", reason(8));
+
+    // Every offset is accounted for exactly once across the two tables.
+    let mut offsets: Vec<i64> = rows
+        .iter()
+        .map(|r| r.offset)
+        .chain(rejected.iter().map(|r| r.offset))
+        .collect();
+    offsets.sort_unstable();
+    assert_eq!(offsets, (0..10).collect::<Vec<_>>());
+
+    // And a restart consumes nothing again.
+    let out = run_ok(&[
+        "ingest",
+        "--topic",
+        &topic,
+        "--lake",
+        location,
+        "--exit-at-end",
+        "--group",
+        &unique("g"),
+    ]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("0 rows and 0 rejected"));
+}
