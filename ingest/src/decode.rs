@@ -243,6 +243,12 @@ pub fn decode<'a>(
             None,
         ));
     }
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(reject(
+            "invalid JSON: expected an object with the review's fields".into(),
+            None,
+        ));
+    }
     let wire: Wire<'a> =
         serde_json::from_slice(bytes).map_err(|e| reject(format!("invalid JSON: {e}"), None))?;
     validate(wire).map_err(|e| reject(format!("{}: {}", e.field, e.reason), Some(e.field)))
@@ -278,8 +284,23 @@ mod tests {
         decode(None, Some(json.as_bytes()), &DecodeOptions::default()).unwrap()
     }
 
-    fn err(json: &str) -> Rejected<'_> {
-        decode(Some(b"k"), Some(json.as_bytes()), &DecodeOptions::default()).unwrap_err()
+    /// A rejection, detached from the message it borrowed from.
+    struct Refused {
+        reason: String,
+        field: Option<&'static str>,
+        key: Option<Vec<u8>>,
+        payload: Option<Vec<u8>>,
+    }
+
+    fn err(json: &str) -> Refused {
+        let r: Rejected<'_> =
+            decode(Some(b"k"), Some(json.as_bytes()), &DecodeOptions::default()).unwrap_err();
+        Refused {
+            reason: r.reason,
+            field: r.field,
+            key: r.key.map(<[u8]>::to_vec),
+            payload: r.payload.map(<[u8]>::to_vec),
+        }
     }
 
     const GOOD: &str = r#"{"review_id":"a","pseudo_author_id":"p","author_name":"A Google user","review_text":"Good","review_rating":5,"review_likes":0,"author_app_version":"","review_timestamp":"2024-01-02 03:04:05"}"#;
@@ -313,7 +334,7 @@ mod tests {
             "{}",
             r.reason
         );
-        assert_eq!(r.key, Some(&b"k"[..]));
+        assert_eq!(r.key.as_deref(), Some(&b"k"[..]));
     }
 
     #[test]
@@ -348,7 +369,7 @@ mod tests {
     fn invalid_json_keeps_payload_and_says_where() {
         let r = err("{\"review_id\": ");
         assert!(r.reason.starts_with("invalid JSON"), "{}", r.reason);
-        assert_eq!(r.payload, Some(&b"{\"review_id\": "[..]));
+        assert_eq!(r.payload.as_deref(), Some(&b"{\"review_id\": "[..]));
     }
 
     #[test]
