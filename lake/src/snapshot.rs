@@ -184,3 +184,124 @@ impl Snapshot {
             .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::RecordBatch;
+    use object_store::memory::InMemory;
+
+    use super::*;
+    use crate::{BatchWriter, Rejected, RejectedBuilder, ReviewBuilder, SourcePosition, WriteOptions};
+
+    const TOPIC: &str = "t";
+
+    fn lake() -> Lake {
+        Lake::from_store(Arc::new(InMemory::new()), url::Url::parse("memory://").unwrap())
+    }
+
+    fn batches(first: i64, last: i64, rejected_at: &[i64]) -> (RecordBatch, RecordBatch) {
+        let mut good = ReviewBuilder::default();
+        let mut bad = RejectedBuilder::default();
+        for offset in first..=last {
+            let pos = SourcePosition { partition: 0, offset, timestamp_ms: None };
+            if rejected_at.contains(&offset) {
+                let r = Rejected { key: None, payload: Some(b"x"), reason: "bad".into(), field: None };
+                bad.append(&r, &pos);
+            } else {
+                let id = format!("id-{offset}");
+                let review = crate::Review { review_id: id.as_str().into(), review_rating: 3, ..Default::default() };
+                good.append(&review, &pos);
+            }
+        }
+        (good.finish(TOPIC).unwrap(), bad.finish(TOPIC).unwrap())
+    }
+
+    async fn write(lake: &Lake, first: i64, last: i64, rejected_at: &[i64]) {
+        let (good, bad) = batches(first, last, rejected_at);
+        BatchWriter::new(lake.clone(), WriteOptions::default())
+            .write(TOPIC, 0, (first, last), &good, Some(&bad))
+            .await
+            .unwrap();
+    }
+
+    async fn state(lake: &Lake) -> PartitionState {
+        Snapshot::load_partition(lake, TOPIC, 0).await.unwrap()
+    }
+
+    fn ranges(files: Vec<&ListedFile>) -> Vec<(i64, i64)> {
+        files.iter().map(|f| (f.key.first_offset, f.key.last_offset)).collect()
+    }
+
+    #[tokio::test]
+    async fn empty_partition_resumes_from_the_beginning() {
+        assert_eq!(state(&lake()).await.next_offset(), None);
+    }
+
+    #[tokio::test]
+    async fn resume_is_after_the_last_committed_offset() {
+        let lake = lake();
+        write(&lake, 0, 9, &[]).await;
+        write(&lake, 10, 19, &[12]).await;
+        assert_eq!(state(&lake).await.next_offset(), Some(20));
+    }
+
+    #[tokio::test]
+    async fn a_replayed_batch_lands_on_the_same_key() {
+        let lake = lake();
+        write(&lake, 0, 9, &[3]).await;
+        write(&lake, 0, 9, &[3]).await;
+        let s = state(&lake).await;
+        assert_eq!(ranges(s.visible(Table::Reviews)), [(0, 9)]);
+        assert_eq!(ranges(s.visible(Table::Rejected)), [(0, 9)]);
+    }
+
+    #[tokio::test]
+    async fn covered_files_are_hidden_from_readers() {
+        let lake = lake();
+        // Small files, then a merged file over the same range (a compaction's output).
+        write(&lake, 0, 9, &[]).await;
+        write(&lake, 10, 19, &[]).await;
+        write(&lake, 0, 19, &[]).await;
+        write(&lake, 20, 29, &[]).await;
+        let s = state(&lake).await;
+        assert_eq!(ranges(s.visible(Table::Reviews)), [(0, 19), (20, 29)]);
+        assert_eq!(ranges(s.hidden()), [(0, 9), (10, 19)]);
+    }
+
+    #[tokio::test]
+    async fn rejected_file_without_its_commit_is_uncommitted_and_hidden() {
+        let lake = lake();
+        write(&lake, 0, 9, &[]).await;
+        // A crash between the rejected file and the reviews file of range 10..=19.
+        let (_, bad) = batches(10, 19, &[15]);
+        let writer = BatchWriter::new(lake.clone(), WriteOptions::default());
+        let key = crate::FileKey {
+            table: Table::Rejected,
+            topic: TOPIC.into(),
+            partition: 0,
+            first_offset: 10,
+            last_offset: 19,
+        };
+        let data = writer.encode(&key, &bad).unwrap();
+        use object_store::ObjectStoreExt;
+        lake.store().put(&key.path().unwrap(), data.into()).await.unwrap();
+        let s = state(&lake).await;
+        assert_eq!(s.next_offset(), Some(10), "the range is not committed");
+        assert!(s.visible(Table::Rejected).is_empty());
+        assert_eq!(ranges(s.uncommitted()), [(10, 19)]);
+    }
+
+    #[tokio::test]
+    async fn footer_metadata_matches_the_key() {
+        let lake = lake();
+        write(&lake, 5, 14, &[7, 8]).await;
+        let snapshot = Snapshot::load(&lake).await.unwrap();
+        let infos = snapshot.file_infos(&lake, Table::Reviews, 4).await.unwrap();
+        assert_eq!(infos.len(), 1);
+        assert_eq!(infos[0].rows, 8);
+        let rejected = snapshot.file_infos(&lake, Table::Rejected, 4).await.unwrap();
+        assert_eq!(rejected[0].rows, 2);
+    }
+}
