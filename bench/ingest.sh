@@ -15,9 +15,11 @@ rm -rf "$OUT"; mkdir -p "$OUT"
 
 scripts/services.sh up
 . "${REVIEWLAKE_SERVICES_DIR:-$ROOT/.services}/env"
-cargo build --release --bin reviewlake -p ingest --example bare_consumer
-BIN="$ROOT/target/release/reviewlake"
-BARE="$ROOT/target/release/examples/bare_consumer"
+cargo build --release --bin reviewlake
+cargo build --release -p ingest --example bare_consumer
+TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
+BIN="$TARGET/release/reviewlake"
+BARE="$TARGET/release/examples/bare_consumer"
 topic="bench-ingest-$(date +%s)"
 tansu topic create "$topic" --partitions "$PARTITIONS" --broker "tcp://$KAFKA_BROKERS" >/dev/null
 echo "producing $ROWS reviews to $topic ($PARTITIONS partitions)"

@@ -5,6 +5,8 @@ use std::{path::PathBuf, time::Duration};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use tracing_subscriber::EnvFilter;
 
+use crate::output::ResultFormat;
+
 /// Stream app reviews through Kafka into a Parquet lake.
 #[derive(Debug, Parser)]
 #[command(name = "reviewlake", version, about)]
@@ -21,7 +23,11 @@ pub(crate) enum Command {
     Produce(ProduceArgs),
     /// Consume reviews from Kafka into the Parquet lake, exactly once.
     Ingest(IngestArgs),
-    /// Inspect the lake.
+    /// Query the lake with SQL (read-only): a statement, a file, or an interactive prompt.
+    Sql(SqlArgs),
+    /// Show the training cohorts (row counts, excluded rows, feature summaries) or dump one.
+    Cohorts(CohortsArgs),
+    /// Inspect or maintain the lake.
     Lake {
         #[command(subcommand)]
         command: LakeCommand,
@@ -32,6 +38,8 @@ pub(crate) enum Command {
 pub(crate) enum LakeCommand {
     /// Files, rows, bytes, offset ranges and rejected records per Kafka partition.
     Stats(StatsArgs),
+    /// Merge each partition's small files into large ones, atomically for readers.
+    Compact(CompactArgs),
 }
 
 #[derive(Debug, Args)]
@@ -138,6 +146,66 @@ pub(crate) struct IngestArgs {
     /// Attempts for a failing lake write before giving up.
     #[arg(long, env = "REVIEWLAKE_STORAGE_ATTEMPTS", default_value_t = 8)]
     pub(crate) storage_attempts: u32,
+}
+
+/// Where the `.sql` files (views, cohorts) are.
+#[derive(Debug, Args)]
+pub(crate) struct SqlDirArgs {
+    /// Folder with `views/*.sql` and `cohorts/*.sql`; the built-in copies are used when it does not exist.
+    #[arg(long, env = "REVIEWLAKE_SQL_DIR", default_value = "./sql")]
+    pub(crate) sql_dir: PathBuf,
+}
+
+impl SqlDirArgs {
+    pub(crate) fn files(&self) -> lake::SqlFiles {
+        lake::SqlFiles::discover(&self.sql_dir)
+    }
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SqlArgs {
+    #[command(flatten)]
+    pub(crate) lake: LakeArgs,
+    #[command(flatten)]
+    pub(crate) sql_dir: SqlDirArgs,
+    /// The statement(s) to run; without one (and without -f), an interactive prompt opens.
+    pub(crate) query: Option<String>,
+    /// Run the statements of a file.
+    #[arg(short = 'f', long = "file", conflicts_with = "query")]
+    pub(crate) file: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, env = "REVIEWLAKE_FORMAT", default_value_t = ResultFormat::Table)]
+    pub(crate) format: ResultFormat,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CohortsArgs {
+    #[command(flatten)]
+    pub(crate) lake: LakeArgs,
+    #[command(flatten)]
+    pub(crate) sql_dir: SqlDirArgs,
+    /// Rows per cohort (the `${cohort_rows}` of the cohort files).
+    #[arg(long, env = "REVIEWLAKE_COHORT_ROWS", default_value_t = 500_000)]
+    pub(crate) cohort_rows: u64,
+    /// Print this cohort's usable rows instead of the summary.
+    #[arg(long, value_name = "COHORT")]
+    pub(crate) dump: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ResultFormat::Table)]
+    pub(crate) format: ResultFormat,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CompactArgs {
+    #[command(flatten)]
+    pub(crate) lake: LakeArgs,
+    /// Rows per merged file.
+    #[arg(
+        long,
+        env = "REVIEWLAKE_COMPACT_TARGET_ROWS",
+        default_value_t = 524_288
+    )]
+    pub(crate) target_rows: u64,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

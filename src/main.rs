@@ -2,6 +2,7 @@
 
 mod cli;
 mod cmd;
+mod output;
 mod signals;
 
 use clap::Parser;

@@ -37,6 +37,20 @@ pub enum Error {
     )]
     InvalidTopic(String),
 
+    /// A SQL statement failed to plan or run.
+    #[error("{0}")]
+    Query(#[from] datafusion::error::DataFusionError),
+
+    /// The statement would change something; the SQL interface only reads.
+    #[error(
+        "refused: the lake is read-only here; only queries (SELECT, EXPLAIN, SHOW, DESCRIBE) run ({0})"
+    )]
+    ReadOnly(String),
+
+    /// A `.sql` file could not be read or used.
+    #[error("{file}: {reason}")]
+    Sql { file: String, reason: String },
+
     /// A key was written by another writer with different contents.
     #[error(
         "{key} already exists with a different offset range or row count; refusing to overwrite"

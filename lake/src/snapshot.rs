@@ -80,6 +80,20 @@ impl PartitionState {
             .collect()
     }
 
+    /// Files covered by another file of the same table: compaction inputs whose output is
+    /// written, or replays. Safe to delete.
+    pub fn covered(&self) -> Vec<&ListedFile> {
+        self.hidden()
+            .into_iter()
+            .filter(|f| {
+                self.reviews
+                    .iter()
+                    .chain(&self.rejected)
+                    .any(|o| o.key != f.key && f.key.is_covered_by(&o.key))
+            })
+            .collect()
+    }
+
     /// Rejected files beyond the last commit, which a crash left behind.
     pub fn uncommitted(&self) -> Vec<&ListedFile> {
         let committed = self.last_committed().unwrap_or(-1);
@@ -141,6 +155,25 @@ impl Snapshot {
             .try_collect()
             .await
             .map_err(|e| Error::store(prefix, e))?;
+        self.add_metas(&listed);
+        Ok(())
+    }
+
+    /// Builds a snapshot from a listing (keys that are not data files are ignored).
+    pub(crate) fn from_metas(listed: &[ObjectMeta]) -> Self {
+        let mut snapshot = Snapshot::default();
+        snapshot.add_metas(listed);
+        snapshot
+    }
+
+    /// True when `key` is one of the files a reader sees.
+    pub(crate) fn is_visible(&self, key: &FileKey) -> bool {
+        self.partitions
+            .get(&(key.topic.clone(), key.partition))
+            .is_some_and(|p| p.visible(key.table).iter().any(|f| &f.key == key))
+    }
+
+    fn add_metas(&mut self, listed: &[ObjectMeta]) {
         for meta in listed {
             if let Some(key) = FileKey::parse(&meta.location) {
                 let state = self
@@ -157,7 +190,6 @@ impl Snapshot {
                 });
             }
         }
-        Ok(())
     }
 
     /// Every partition, ordered by topic then partition.
@@ -193,25 +225,43 @@ mod tests {
     use object_store::memory::InMemory;
 
     use super::*;
-    use crate::{BatchWriter, Rejected, RejectedBuilder, ReviewBuilder, SourcePosition, WriteOptions};
+    use crate::{
+        BatchWriter, Rejected, RejectedBuilder, ReviewBuilder, SourcePosition, WriteOptions,
+    };
 
     const TOPIC: &str = "t";
 
     fn lake() -> Lake {
-        Lake::from_store(Arc::new(InMemory::new()), url::Url::parse("memory://").unwrap())
+        Lake::from_store(
+            Arc::new(InMemory::new()),
+            url::Url::parse("memory://").unwrap(),
+        )
     }
 
     fn batches(first: i64, last: i64, rejected_at: &[i64]) -> (RecordBatch, RecordBatch) {
         let mut good = ReviewBuilder::default();
         let mut bad = RejectedBuilder::default();
         for offset in first..=last {
-            let pos = SourcePosition { partition: 0, offset, timestamp_ms: None };
+            let pos = SourcePosition {
+                partition: 0,
+                offset,
+                timestamp_ms: None,
+            };
             if rejected_at.contains(&offset) {
-                let r = Rejected { key: None, payload: Some(b"x"), reason: "bad".into(), field: None };
+                let r = Rejected {
+                    key: None,
+                    payload: Some(b"x"),
+                    reason: "bad".into(),
+                    field: None,
+                };
                 bad.append(&r, &pos);
             } else {
                 let id = format!("id-{offset}");
-                let review = crate::Review { review_id: id.as_str().into(), review_rating: 3, ..Default::default() };
+                let review = crate::Review {
+                    review_id: id.as_str().into(),
+                    review_rating: 3,
+                    ..Default::default()
+                };
                 good.append(&review, &pos);
             }
         }
@@ -231,7 +281,10 @@ mod tests {
     }
 
     fn ranges(files: Vec<&ListedFile>) -> Vec<(i64, i64)> {
-        files.iter().map(|f| (f.key.first_offset, f.key.last_offset)).collect()
+        files
+            .iter()
+            .map(|f| (f.key.first_offset, f.key.last_offset))
+            .collect()
     }
 
     #[tokio::test]
@@ -286,7 +339,10 @@ mod tests {
         };
         let data = writer.encode(&key, &bad).unwrap();
         use object_store::ObjectStoreExt;
-        lake.store().put(&key.path().unwrap(), data.into()).await.unwrap();
+        lake.store()
+            .put(&key.path().unwrap(), data.into())
+            .await
+            .unwrap();
         let s = state(&lake).await;
         assert_eq!(s.next_offset(), Some(10), "the range is not committed");
         assert!(s.visible(Table::Rejected).is_empty());
@@ -301,7 +357,10 @@ mod tests {
         let infos = snapshot.file_infos(&lake, Table::Reviews, 4).await.unwrap();
         assert_eq!(infos.len(), 1);
         assert_eq!(infos[0].rows, 8);
-        let rejected = snapshot.file_infos(&lake, Table::Rejected, 4).await.unwrap();
+        let rejected = snapshot
+            .file_infos(&lake, Table::Rejected, 4)
+            .await
+            .unwrap();
         assert_eq!(rejected[0].rows, 2);
     }
 }

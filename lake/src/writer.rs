@@ -72,6 +72,17 @@ impl BatchWriter {
 
     /// Encodes a batch as a Parquet file whose footer records its origin.
     pub fn encode(&self, key: &FileKey, batch: &RecordBatch) -> Result<Bytes> {
+        self.encode_batches(key, std::slice::from_ref(batch))
+    }
+
+    /// Encodes batches (of one schema) as one Parquet file whose footer records its origin.
+    pub fn encode_batches(&self, key: &FileKey, batches: &[RecordBatch]) -> Result<Bytes> {
+        let schema = match (batches.first(), key.table) {
+            (Some(b), _) => b.schema(),
+            (None, Table::Reviews) => crate::reviews_schema(),
+            (None, Table::Rejected) => crate::rejected_schema(),
+        };
+        let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
         let path = key.path()?;
         let parquet_err = |source| Error::Parquet {
             key: path.to_string(),
@@ -91,7 +102,7 @@ impl BatchWriter {
                 kv(metadata::PARTITION, key.partition.to_string()),
                 kv(metadata::FIRST_OFFSET, key.first_offset.to_string()),
                 kv(metadata::LAST_OFFSET, key.last_offset.to_string()),
-                kv(metadata::ROWS, batch.num_rows().to_string()),
+                kv(metadata::ROWS, rows.to_string()),
                 kv(
                     metadata::WRITER,
                     format!("reviewlake {}", env!("CARGO_PKG_VERSION")),
@@ -100,8 +111,10 @@ impl BatchWriter {
             .build();
         let mut buf = Vec::with_capacity(64 * 1024);
         let mut writer =
-            ArrowWriter::try_new(&mut buf, batch.schema(), Some(props)).map_err(parquet_err)?;
-        writer.write(batch).map_err(parquet_err)?;
+            ArrowWriter::try_new(&mut buf, schema, Some(props)).map_err(parquet_err)?;
+        for batch in batches {
+            writer.write(batch).map_err(parquet_err)?;
+        }
         writer.close().map_err(parquet_err)?;
         Ok(Bytes::from(buf))
     }

@@ -1,7 +1,7 @@
 use lake::{Lake, Snapshot, Table};
 use serde_json::json;
 
-use crate::cli::{OutputFormat, StatsArgs};
+use crate::cli::{CompactArgs, OutputFormat, StatsArgs};
 
 /// Footers read at once.
 const CONCURRENCY: usize = 32;
@@ -92,5 +92,34 @@ pub(crate) async fn stats(args: StatsArgs) -> anyhow::Result<()> {
             );
         }
     }
+    Ok(())
+}
+
+pub(crate) async fn compact(args: CompactArgs) -> anyhow::Result<()> {
+    let lake = Lake::open(&args.lake.lake)?;
+    let options = lake::CompactOptions {
+        target_rows: args.target_rows.max(1),
+        ..Default::default()
+    };
+    let started = std::time::Instant::now();
+    let summary = lake::compact(&lake, &options, |s| {
+        tracing::info!(
+            merged_files = s.inputs,
+            written = s.outputs,
+            rows = s.rows,
+            "compacting"
+        );
+    })
+    .await?;
+    println!(
+        "merged {} files into {} ({} rows, {} -> {} bytes), removed {} hidden leftovers, in {:.2} s",
+        summary.inputs,
+        summary.outputs,
+        summary.rows,
+        summary.bytes_before,
+        summary.bytes_after,
+        summary.leftovers_deleted,
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }

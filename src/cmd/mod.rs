@@ -1,8 +1,10 @@
 //! One function per subcommand.
 
+mod cohorts;
 mod ingest;
 mod lake;
 mod produce;
+mod sql;
 
 use crate::cli::{Command, LakeCommand};
 
@@ -10,8 +12,13 @@ pub(crate) async fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Produce(args) => produce::run(args).await,
         Command::Ingest(args) => ingest::run(args).await,
+        Command::Sql(args) => sql::run(args).await,
+        Command::Cohorts(args) => cohorts::run(args).await,
         Command::Lake {
             command: LakeCommand::Stats(args),
         } => lake::stats(args).await,
+        Command::Lake {
+            command: LakeCommand::Compact(args),
+        } => lake::compact(args).await,
     }
 }

@@ -248,3 +248,79 @@ pub fn lake_locations(dir: &std::path::Path, name: &str) -> Vec<String> {
         format!("{}/{}", s3_root(), name),
     ]
 }
+
+/// One review of the fixture lake: arrival index `i` decides everything.
+pub struct FixtureRow {
+    pub id: String,
+    pub partition: i32,
+    pub offset: i64,
+    pub kafka_ts_ms: i64,
+    pub rating: i32,
+    pub likes: i64,
+    pub text: Option<String>,
+}
+
+/// `n` reviews over two partitions, arriving alternately; row 7 has no text; texts mix
+/// one-byte and two-byte characters so that character and byte lengths differ.
+pub fn fixture_rows(n: usize) -> Vec<FixtureRow> {
+    (0..n)
+        .map(|i| FixtureRow {
+            id: format!("review-{i:05}"),
+            partition: (i % 2) as i32,
+            offset: (i / 2) as i64,
+            kafka_ts_ms: 1_700_000_000_000 + i as i64 * 1000,
+            rating: (i % 5) as i32 + 1,
+            likes: (i * 3) as i64,
+            text: (i != 7).then(|| format!("{}{}", "x".repeat(i % 9), "é".repeat(i % 4))),
+        })
+        .collect()
+}
+
+/// Writes the fixture rows into `lake` as `per_file`-record batches per partition.
+pub async fn write_fixture(lake: &Lake, topic: &str, rows: &[FixtureRow], per_file: usize) {
+    use lake::{BatchWriter, RejectedBuilder, Review, ReviewBuilder, SourcePosition, WriteOptions};
+    let writer = BatchWriter::new(lake.clone(), WriteOptions::default());
+    for p in 0..2 {
+        let mine: Vec<&FixtureRow> = rows.iter().filter(|r| r.partition == p).collect();
+        for chunk in mine.chunks(per_file) {
+            let mut b = ReviewBuilder::default();
+            for r in chunk {
+                let review = Review {
+                    review_id: r.id.as_str().into(),
+                    review_text: r.text.as_deref().map(Into::into),
+                    review_rating: r.rating,
+                    review_likes: r.likes,
+                    review_timestamp_us: r.kafka_ts_ms * 1000,
+                    ..Default::default()
+                };
+                b.append(
+                    &review,
+                    &SourcePosition {
+                        partition: p,
+                        offset: r.offset,
+                        timestamp_ms: Some(r.kafka_ts_ms),
+                    },
+                );
+            }
+            let batch = b.finish(topic).unwrap();
+            let empty = RejectedBuilder::default().finish(topic).unwrap();
+            writer
+                .write(
+                    topic,
+                    p,
+                    (chunk[0].offset, chunk[chunk.len() - 1].offset),
+                    &batch,
+                    Some(&empty),
+                )
+                .await
+                .unwrap();
+        }
+    }
+}
+
+/// Runs `reviewlake sql QUERY --format json` and parses the rows.
+pub fn sql_json(location: &str, query: &str) -> Vec<serde_json::Value> {
+    let out = run_ok(&["sql", "--lake", location, "--format", "json", query]);
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+}

@@ -1,0 +1,94 @@
+//! SQL over the lake with DataFusion: the `reviews` and `rejected` tables with their hive
+//! partition columns and fixed schemas, plus the views in `sql/views/`.
+
+use std::sync::{Arc, LazyLock};
+
+use arrow::{
+    array::RecordBatch,
+    datatypes::{DataType, SchemaRef},
+};
+use datafusion::{
+    datasource::{
+        file_format::parquet::ParquetFormat,
+        listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl},
+    },
+    execution::context::SQLOptions,
+    prelude::{SessionConfig, SessionContext},
+};
+use url::Url;
+
+use crate::{
+    Error, Lake, Result, SqlFiles, Table, VisibleStore, column, rejected_schema, reviews_schema,
+};
+
+/// The URL the lake is registered under inside a session.
+static LAKE_URL: LazyLock<Url> =
+    LazyLock::new(|| Url::parse("reviewlake://lake/").expect("static URL"));
+
+/// A query session over one lake.
+pub struct Query {
+    ctx: SessionContext,
+}
+
+impl Query {
+    /// Registers the lake's tables and the views of `sql`.
+    pub async fn open(lake: &Lake, sql: &SqlFiles) -> Result<Self> {
+        let config = SessionConfig::new()
+            .with_information_schema(true)
+            .with_default_catalog_and_schema("reviewlake", "lake");
+        let ctx = SessionContext::new_with_config(config);
+        ctx.register_object_store(&LAKE_URL, Arc::new(VisibleStore::new(lake.store().clone())));
+        for (table, schema) in [
+            (Table::Reviews, reviews_schema()),
+            (Table::Rejected, rejected_schema()),
+        ] {
+            let url = ListingTableUrl::parse(format!("{}{}/", LAKE_URL.as_str(), table.dir()))?;
+            let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
+                .with_file_extension(".parquet")
+                .with_table_partition_cols(vec![
+                    (column::PART_TOPIC.to_string(), DataType::Utf8),
+                    (column::PART_PARTITION.to_string(), DataType::Int32),
+                ]);
+            let config = ListingTableConfig::new(url)
+                .with_listing_options(options)
+                .with_schema(schema);
+            ctx.register_table(table.dir(), Arc::new(ListingTable::try_new(config)?))?;
+        }
+        for view in sql.views()? {
+            let statement = format!("CREATE VIEW {} AS {}", view.name, view.text);
+            ctx.sql(&statement).await.map_err(|e| Error::Sql {
+                file: view.origin(),
+                reason: e.to_string(),
+            })?;
+        }
+        Ok(Self { ctx })
+    }
+
+    /// Runs a read-only statement: anything that would create, write or delete is refused.
+    pub async fn run(&self, sql: &str) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+        let options = SQLOptions::new()
+            .with_allow_ddl(false)
+            .with_allow_dml(false)
+            .with_allow_statements(false);
+        let df =
+            self.ctx
+                .sql_with_options(sql, options)
+                .await
+                .map_err(|e| match e.to_string() {
+                    m if m.contains("not supported")
+                        && (m.contains("DDL") || m.contains("DML") || m.contains("Statement")) =>
+                    {
+                        Error::ReadOnly(m)
+                    }
+                    _ => Error::Query(e),
+                })?;
+        let schema = Arc::new(df.schema().as_arrow().clone());
+        let batches = df.collect().await?;
+        Ok((schema, batches))
+    }
+
+    /// The DataFusion session, for callers that build plans themselves.
+    pub fn context(&self) -> &SessionContext {
+        &self.ctx
+    }
+}

@@ -1,0 +1,76 @@
+use lake::{Lake, Query, cohort_features, cohort_stats};
+use serde_json::json;
+
+use crate::{cli::CohortsArgs, output};
+
+pub(crate) async fn run(args: CohortsArgs) -> anyhow::Result<()> {
+    let lake = Lake::open(&args.lake.lake)?;
+    let files = args.sql_dir.files();
+    let query = Query::open(&lake, &files).await?;
+    if let Some(name) = &args.dump {
+        let cohort = files.cohort(name)?;
+        let batches = cohort_features(&query, &cohort, args.cohort_rows).await?;
+        let schema = batches
+            .first()
+            .map(|b| b.schema())
+            .unwrap_or_else(|| std::sync::Arc::new(arrow::datatypes::Schema::empty()));
+        let stdout = std::io::stdout();
+        output::write(&mut stdout.lock(), args.format, &schema, &batches)?;
+        return Ok(());
+    }
+    let mut all = Vec::new();
+    for cohort in files.cohorts()? {
+        all.push((
+            cohort_stats(&query, &cohort, args.cohort_rows).await?,
+            cohort.origin(),
+        ));
+    }
+    if matches!(
+        args.format,
+        output::ResultFormat::Json | output::ResultFormat::Ndjson
+    ) {
+        let doc: Vec<_> = all
+            .iter()
+            .map(|(s, origin)| {
+                let features: serde_json::Map<String, serde_json::Value> = s
+                    .features
+                    .iter()
+                    .map(|f| (f.name.to_string(), json!({"min": f.min, "mean": f.mean, "max": f.max})))
+                    .collect();
+                json!({"name": s.name, "file": origin, "rows": s.rows, "excluded": s.excluded, "used": s.rows - s.excluded, "features": features})
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+        return Ok(());
+    }
+    println!("cohort size (--cohort-rows): {}", args.cohort_rows);
+    println!(
+        "{:<10} {:>9} {:>9}  {:<28} {:<28} {:<28}",
+        "cohort",
+        "rows",
+        "excluded",
+        "rating min/mean/max",
+        "likes min/mean/max",
+        "length min/mean/max"
+    );
+    let fmt = |v: Option<f64>| {
+        v.map_or("-".to_string(), |v| {
+            format!("{v:.2}")
+                .trim_end_matches('0')
+                .trim_end_matches('.')
+                .to_string()
+        })
+    };
+    for (s, _) in &all {
+        let cols: Vec<String> = s
+            .features
+            .iter()
+            .map(|f| format!("{} / {} / {}", fmt(f.min), fmt(f.mean), fmt(f.max)))
+            .collect();
+        println!(
+            "{:<10} {:>9} {:>9}  {:<28} {:<28} {:<28}",
+            s.name, s.rows, s.excluded, cols[0], cols[1], cols[2]
+        );
+    }
+    Ok(())
+}

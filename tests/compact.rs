@@ -1,0 +1,201 @@
+//! `reviewlake lake compact` keeps every row exactly once: run to completion, killed midway,
+//! and beside a live ingest.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use lake::{Lake, Snapshot, Table};
+
+fn count_and_distinct(location: &str) -> (i64, i64) {
+    let r = sql_json(
+        location,
+        "SELECT count(*) AS n, count(DISTINCT review_id) AS d FROM reviews",
+    );
+    (r[0]["n"].as_i64().unwrap(), r[0]["d"].as_i64().unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn compaction_keeps_every_row_once_local_and_s3() {
+    let dir = tempfile::tempdir().unwrap();
+    for location in lake_locations(dir.path(), &unique("compact-lake")) {
+        let lake = Lake::open(&location).unwrap();
+        write_fixture(&lake, "netflix-reviews", &fixture_rows(200), 5).await;
+        assert_eq!(count_and_distinct(&location), (200, 200));
+        assert_eq!(object_count(&lake).await, 40);
+        let out = run_ok(&[
+            "lake",
+            "compact",
+            "--lake",
+            &location,
+            "--target-rows",
+            "60",
+        ]);
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("merged 40 files into 4"),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        assert_eq!(count_and_distinct(&location), (200, 200), "{location}");
+        assert_eq!(object_count(&lake).await, 4, "inputs deleted at {location}");
+        // Offsets and order survive.
+        let r = sql_json(
+            &location,
+            "SELECT min(kafka_offset) AS lo, max(kafka_offset) AS hi, count(DISTINCT kafka_offset) AS n FROM reviews WHERE \"partition\" = 1",
+        );
+        assert_eq!(
+            (r[0]["lo"].as_i64(), r[0]["hi"].as_i64(), r[0]["n"].as_i64()),
+            (Some(0), Some(99), Some(100))
+        );
+        // A second run has nothing to do.
+        let out = run_ok(&[
+            "lake",
+            "compact",
+            "--lake",
+            &location,
+            "--target-rows",
+            "60",
+        ]);
+        assert!(String::from_utf8_lossy(&out.stdout).contains("merged 0 files"));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn compaction_killed_midway_leaves_a_correct_lake() {
+    let dir = tempfile::tempdir().unwrap();
+    let location = dir.path().join("lake").to_str().unwrap().to_string();
+    let lake = Lake::open(&location).unwrap();
+    const N: usize = 20_000;
+    write_fixture(&lake, "netflix-reviews", &fixture_rows(N), 10).await;
+    for delay_ms in [20u64, 120, 300, 600] {
+        let mut child = reviewlake()
+            .args([
+                "lake",
+                "compact",
+                "--lake",
+                &location,
+                "--target-rows",
+                "700",
+            ])
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        child.wait().unwrap();
+        assert_eq!(
+            count_and_distinct(&location),
+            (N as i64, N as i64),
+            "after a kill at {delay_ms} ms"
+        );
+    }
+    run_ok(&[
+        "lake",
+        "compact",
+        "--lake",
+        &location,
+        "--target-rows",
+        "700",
+    ]);
+    assert_eq!(count_and_distinct(&location), (N as i64, N as i64));
+    let snapshot = Snapshot::load(&lake).await.unwrap();
+    let hidden: usize = snapshot.partitions().map(|p| p.hidden().len()).sum();
+    assert_eq!(hidden, 0, "leftovers of the killed runs are cleaned up");
+    assert!(snapshot.visible(Table::Reviews).len() <= 2 * (N / 2 / 700 + 1));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ingest_beside_and_after_compaction_duplicates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let location = dir.path().join("lake").to_str().unwrap().to_string();
+    let lake = Lake::open(&location).unwrap();
+    let topic = unique("compact-ingest");
+    create_topic(&topic, 2).await;
+    run_ok(&[
+        "produce",
+        "--topic",
+        &topic,
+        "--synthetic",
+        "3000",
+        "--seed",
+        "1",
+    ]);
+    let group = unique("g");
+    let mut ingest = reviewlake()
+        .args([
+            "ingest", "--topic", &topic, "--lake", &location, "--group", &group,
+        ])
+        .args(["--batch-rows", "100", "--max-latency", "200ms"])
+        .spawn()
+        .unwrap();
+    assert_eq!(ingest_while_compacting(&location, 3000).await, 3000);
+    // More data while compaction keeps running beside the live ingest.
+    run_ok(&[
+        "produce",
+        "--topic",
+        &topic,
+        "--synthetic",
+        "2000",
+        "--seed",
+        "2",
+    ]);
+    assert_eq!(ingest_while_compacting(&location, 5000).await, 5000);
+    let _ = std::process::Command::new("kill")
+        .arg("-TERM")
+        .arg(ingest.id().to_string())
+        .status();
+    assert!(ingest.wait().unwrap().success());
+    run_ok(&[
+        "lake",
+        "compact",
+        "--lake",
+        &location,
+        "--target-rows",
+        "400",
+    ]);
+    // A restarted ingest after compaction resumes at the end: nothing new, nothing twice.
+    run_ok(&[
+        "ingest",
+        "--topic",
+        &topic,
+        "--lake",
+        &location,
+        "--group",
+        &group,
+        "--exit-at-end",
+    ]);
+    let rows = read_reviews(&lake).await;
+    assert_eq!(rows.len(), 5000);
+    let ids: std::collections::HashSet<_> = rows.iter().map(|r| &r.review_id).collect();
+    assert_eq!(ids.len(), 5000);
+    for p in 0..2 {
+        let mut offsets: Vec<i64> = rows
+            .iter()
+            .filter(|r| r.partition == p)
+            .map(|r| r.offset)
+            .collect();
+        offsets.sort_unstable();
+        assert_eq!(offsets, (0..offsets.len() as i64).collect::<Vec<_>>());
+    }
+}
+
+/// Compacts again and again until the lake holds `n` rows.
+async fn ingest_while_compacting(location: &str, n: usize) -> usize {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let rows = read_reviews(&Lake::open(location).unwrap()).await.len();
+        if rows >= n {
+            return rows;
+        }
+        assert!(Instant::now() < deadline, "ingest stalled at {rows} rows");
+        run_ok(&[
+            "lake",
+            "compact",
+            "--lake",
+            location,
+            "--target-rows",
+            "400",
+        ]);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -1,0 +1,246 @@
+//! `reviewlake sql` and `reviewlake cohorts` on a fixture lake with known contents, local and S3.
+
+mod common;
+
+use common::*;
+use lake::Lake;
+
+const ROWS: usize = 30;
+
+async fn fixture(location: &str) {
+    write_fixture(
+        &Lake::open(location).unwrap(),
+        "netflix-reviews",
+        &fixture_rows(ROWS),
+        5,
+    )
+    .await;
+}
+
+fn locations(dir: &std::path::Path) -> Vec<String> {
+    lake_locations(dir, &unique("sql-lake"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn group_by_rating_and_partition_columns_local_and_s3() {
+    let dir = tempfile::tempdir().unwrap();
+    for location in locations(dir.path()) {
+        fixture(&location).await;
+        let rows = sql_json(
+            &location,
+            "SELECT review_rating, count(*) AS n FROM reviews GROUP BY 1 ORDER BY 1",
+        );
+        let got: Vec<(i64, i64)> = rows
+            .iter()
+            .map(|r| {
+                (
+                    r["review_rating"].as_i64().unwrap(),
+                    r["n"].as_i64().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(got, [(1, 6), (2, 6), (3, 6), (4, 6), (5, 6)], "{location}");
+
+        let parts = sql_json(
+            &location,
+            "SELECT topic, \"partition\", count(*) AS n, max(kafka_offset) AS last FROM reviews GROUP BY 1, 2 ORDER BY 2",
+        );
+        assert_eq!(parts.len(), 2);
+        for (p, row) in parts.iter().enumerate() {
+            assert_eq!(row["topic"], "netflix-reviews");
+            assert_eq!(row["partition"], p as i64);
+            assert_eq!(row["n"], 15);
+            assert_eq!(row["last"], 14);
+        }
+        let rejected = sql_json(&location, "SELECT count(*) AS n FROM rejected");
+        assert_eq!(rejected[0]["n"], 0);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cohorts_are_consecutive_slices_in_arrival_order_local_and_s3() {
+    let dir = tempfile::tempdir().unwrap();
+    let rows = fixture_rows(ROWS);
+    for location in locations(dir.path()) {
+        fixture(&location).await;
+        let out = run_ok(&[
+            "cohorts",
+            "--lake",
+            &location,
+            "--cohort-rows",
+            "10",
+            "--format",
+            "json",
+        ]);
+        let doc: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(doc.len(), 3);
+        for (k, cohort) in doc.iter().enumerate() {
+            // Independent expectation: arrival index k*10..k*10+10.
+            let slice = &rows[k * 10..k * 10 + 10];
+            let usable: Vec<&FixtureRow> = slice.iter().filter(|r| r.text.is_some()).collect();
+            assert_eq!(cohort["name"], format!("model_{}", k + 1));
+            assert_eq!(cohort["rows"], 10, "{location}");
+            assert_eq!(cohort["excluded"], 10 - usable.len() as i64, "{location}");
+            let lengths: Vec<f64> = usable
+                .iter()
+                .map(|r| r.text.as_ref().unwrap().chars().count() as f64)
+                .collect();
+            let max_len = lengths.iter().cloned().fold(f64::MIN, f64::max);
+            assert_eq!(
+                cohort["features"]["length"]["max"], max_len,
+                "characters, not bytes"
+            );
+            let likes: Vec<f64> = usable.iter().map(|r| r.likes as f64).collect();
+            let mean = likes.iter().sum::<f64>() / likes.len() as f64;
+            let got = cohort["features"]["likes"]["mean"].as_f64().unwrap();
+            assert!((got - mean).abs() < 1e-9, "{got} vs {mean}");
+        }
+
+        let dump = run_ok(&[
+            "cohorts",
+            "--lake",
+            &location,
+            "--cohort-rows",
+            "10",
+            "--dump",
+            "model_1",
+            "--format",
+            "csv",
+        ]);
+        let text = String::from_utf8(dump.stdout).unwrap();
+        let expected: String = std::iter::once("rating,likes,length".to_string())
+            .chain(rows[..10].iter().filter(|r| r.text.is_some()).map(|r| {
+                format!(
+                    "{},{},{}",
+                    r.rating,
+                    r.likes,
+                    r.text.as_ref().unwrap().chars().count()
+                )
+            }))
+            .map(|l| l + "\n")
+            .collect();
+        assert_eq!(text, expected, "{location}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cohort_file_added_by_the_user_is_picked_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let location = dir.path().join("lake").to_str().unwrap().to_string();
+    fixture(&location).await;
+    let sql_dir = dir.path().join("sql");
+    std::fs::create_dir_all(sql_dir.join("cohorts")).unwrap();
+    std::fs::write(
+        sql_dir.join("cohorts/model_4.sql"),
+        "SELECT review_rating AS rating, review_likes AS likes, character_length(review_text) AS length FROM reviews WHERE review_rating = 5",
+    )
+    .unwrap();
+    let out = run_ok(&[
+        "cohorts",
+        "--lake",
+        &location,
+        "--sql-dir",
+        sql_dir.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let doc: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        doc.len(),
+        1,
+        "the folder's cohorts replace the built-in ones"
+    );
+    assert_eq!(doc[0]["name"], "model_4");
+    assert_eq!(doc[0]["rows"], 6);
+}
+
+#[test]
+fn write_statements_are_refused_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let location = dir.path().join("lake");
+    for statement in [
+        "CREATE TABLE t AS SELECT 1",
+        "INSERT INTO reviews SELECT * FROM reviews",
+        "DROP TABLE reviews",
+        "COPY reviews TO '/tmp/x.parquet'",
+        "CREATE VIEW v AS SELECT 1",
+    ] {
+        let out = reviewlake()
+            .args(["sql", "--lake", location.to_str().unwrap(), statement])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{statement} must fail");
+        assert!(
+            stderr.contains("refused") && stderr.contains("read-only"),
+            "{statement}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn query_errors_are_plain_and_exit_non_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let location = dir.path().join("lake");
+    let out = reviewlake()
+        .args([
+            "sql",
+            "--lake",
+            location.to_str().unwrap(),
+            "SELECT nope FROM reviews",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.starts_with("error:") && stderr.contains("nope"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("backtrace"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn an_empty_lake_is_an_empty_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let location = dir.path().join("empty");
+    let rows = sql_json(
+        location.to_str().unwrap(),
+        "SELECT count(*) AS n FROM reviews",
+    );
+    assert_eq!(rows[0]["n"], 0);
+    let out = run_ok(&[
+        "sql",
+        "--lake",
+        location.to_str().unwrap(),
+        "--format",
+        "csv",
+        "SELECT review_id FROM reviews",
+    ]);
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "review_id\n");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_script_file_runs_every_statement_and_views_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let location = dir.path().join("lake").to_str().unwrap().to_string();
+    fixture(&location).await;
+    let script = dir.path().join("q.sql");
+    std::fs::write(&script, "-- two statements\nSELECT count(*) AS a FROM reviews;\nSELECT sum(reviews) AS b FROM reviews_daily;\n").unwrap();
+    let out = run_ok(&[
+        "sql",
+        "--lake",
+        &location,
+        "-f",
+        script.to_str().unwrap(),
+        "--format",
+        "ndjson",
+    ]);
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "{\"a\":30}\n{\"b\":30}\n"
+    );
+}
