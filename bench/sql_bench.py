@@ -1,0 +1,80 @@
+"""SQL benchmark driver (bench/sql.sh): reviewlake (DataFusion, one process per query) against
+DuckDB (in-process, fresh connection per query) on the same Parquet files, before and after
+`reviewlake lake compact`. Best of REPEAT runs each."""
+import json, os, subprocess, sys, time
+
+import duckdb
+
+binary, lake, repeat, cohort_rows = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+glob = f"read_parquet('{lake}/reviews/*/*/*.parquet', hive_partitioning=true)"
+
+def cohort_sql(k):
+    return f"""SELECT count(*), sum(CASE WHEN ok THEN 0 ELSE 1 END),
+      min(CASE WHEN ok THEN rating END), avg(CASE WHEN ok THEN rating END), max(CASE WHEN ok THEN rating END),
+      min(CASE WHEN ok THEN likes END), avg(CASE WHEN ok THEN likes END), max(CASE WHEN ok THEN likes END),
+      min(CASE WHEN ok THEN length END), avg(CASE WHEN ok THEN length END), max(CASE WHEN ok THEN length END)
+    FROM (SELECT rating, likes, length, (rating IS NOT NULL AND likes IS NOT NULL AND length IS NOT NULL) AS ok FROM (
+      SELECT review_rating AS rating, review_likes AS likes, length(review_text) AS length FROM {glob}
+      ORDER BY kafka_timestamp, kafka_partition, kafka_offset LIMIT {cohort_rows} OFFSET {k * cohort_rows}))"""
+
+QUERIES = {
+    "count": (
+        ["sql", "--lake", lake, "SELECT count(*) FROM reviews"],
+        [f"SELECT count(*) FROM {glob}"],
+    ),
+    "group by rating": (
+        ["sql", "--lake", lake, "SELECT review_rating, count(*) FROM reviews GROUP BY 1 ORDER BY 1"],
+        [f"SELECT review_rating, count(*) FROM {glob} GROUP BY 1 ORDER BY 1"],
+    ),
+    "three-cohort assembly": (
+        ["cohorts", "--lake", lake, "--cohort-rows", str(cohort_rows)],
+        [cohort_sql(k) for k in range(3)],
+    ),
+}
+
+def best(f):
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter(); f(); times.append(time.perf_counter() - t)
+    return min(times)
+
+def run_reviewlake(args):
+    subprocess.run([binary, *args], check=True, stdout=subprocess.DEVNULL)
+
+def run_duckdb(statements):
+    con = duckdb.connect()
+    con.execute("SET threads TO 2")
+    for s in statements:
+        con.execute(s).fetchall()
+    con.close()
+
+def files():
+    return sum(len(fs) for _, _, fs in os.walk(os.path.join(lake, "reviews")))
+
+def measure(label):
+    out = []
+    for name, (rl, dd) in QUERIES.items():
+        r, d = best(lambda: run_reviewlake(rl)), best(lambda: run_duckdb(dd))
+        out.append({"phase": label, "query": name, "reviewlake": r, "duckdb": d})
+        print(f"  {label:<8} {name:<22} reviewlake {r:7.3f} s   duckdb {d:7.3f} s   duckdb/reviewlake {d / r:5.2f}x", flush=True)
+    return out
+
+print(f"lake: {lake} ({files()} files)", flush=True)
+before = measure("before")
+t = time.perf_counter()
+subprocess.run([binary, "lake", "compact", "--lake", lake], check=True)
+compact_s = time.perf_counter() - t
+print(f"compaction: {compact_s:.2f} s, now {files()} files", flush=True)
+after = measure("after")
+print()
+print("| query | files | reviewlake s | DuckDB s | DuckDB / reviewlake |")
+print("|---|---:|---:|---:|---:|")
+for rows, nfiles in ((before, "before"), (after, "after")):
+    for r in rows:
+        print(f"| {r['query']} | {nfiles} compaction | {r['reviewlake']:.3f} | {r['duckdb']:.3f} | {r['duckdb'] / r['reviewlake']:.2f}x |")
+print()
+print("| query | reviewlake before / after compaction |")
+print("|---|---:|")
+for b, a in zip(before, after):
+    print(f"| {b['query']} | {b['reviewlake'] / a['reviewlake']:.2f}x |")
+print(f"\ncompaction took {compact_s:.2f} s")
