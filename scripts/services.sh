@@ -94,9 +94,21 @@ api_bind_addr = "127.0.0.1:$ADMIN_PORT"
 admin_token = "$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 TOML
   fi
-  garage_cmd server >"$STATE/garage.log" 2>&1 &
+  garage -c "$STATE/garage.toml" server >"$STATE/garage.log" 2>&1 &
   echo $! >"$STATE/garage.pid"
   wait_port 127.0.0.1 "$S3_PORT" garage
+  # The admin RPC can lag the S3 port; wait until the CLI can talk to the node.
+  local ok=0
+  for _ in $(seq 1 100); do
+    if garage_cmd status >/dev/null 2>&1; then ok=1; break; fi
+    sleep 0.3
+  done
+  if [ "$ok" != 1 ]; then
+    log "garage does not answer its RPC; see $STATE/garage.log"
+    garage_cmd status >&2 || true
+    tail -20 "$STATE/garage.log" >&2 || true
+    return 1
+  fi
   # Single-node layout, once.
   if ! garage_cmd layout show 2>/dev/null | grep -q "Current cluster layout version: [1-9]"; then
     local node
@@ -149,6 +161,8 @@ stop() {
     fi
     rm -f "$STATE/$svc.pid"
   done
+  # Anything of ours still running (started by an older version of this script, say).
+  pkill -f "garage -c $STATE/garage.toml" 2>/dev/null || true
   rm -rf "$STATE/garage" "$STATE/garage.toml" "$STATE/s3.key" "$STATE/env"
 }
 

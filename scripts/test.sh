@@ -8,10 +8,10 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 STATE="${REVIEWLAKE_SERVICES_DIR:-$ROOT/.services}"
 
-scripts/services.sh up
 if [ "${KEEP_SERVICES:-0}" != "1" ]; then
   trap 'scripts/services.sh down' EXIT
 fi
+scripts/services.sh up
 # shellcheck disable=SC1091
 . "$STATE/env"
 cargo test --workspace --all-targets "$@"
