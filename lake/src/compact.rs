@@ -11,7 +11,7 @@
 use arrow::array::RecordBatch;
 use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt, stream};
-use object_store::{ObjectStoreExt, PutMode, PutOptions, PutPayload};
+use object_store::{ObjectStoreExt, PutMode};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use crate::{
@@ -142,18 +142,8 @@ pub async fn compact(
                 let data = writer.encode_batches(&key, &batches)?;
                 let size = data.len() as u64;
                 let path = key.path()?;
-                let opts = PutOptions {
-                    mode: PutMode::Create,
-                    ..Default::default()
-                };
-                match lake
-                    .store()
-                    .put_opts(&path, PutPayload::from_bytes(data), opts)
-                    .await
-                {
-                    Ok(_) | Err(object_store::Error::AlreadyExists { .. }) => {}
-                    Err(e) => return Err(Error::store(&path, e)),
-                }
+                // An identical output left by a killed run may already be there.
+                writer.put(&path, data, PutMode::Create).await?;
                 // The merged file now hides its inputs; delete them.
                 for f in &group {
                     writer.delete(&f.key.path()?).await?;

@@ -1,6 +1,6 @@
 //! What a reader sees: the committed files of each Kafka partition, and where ingest resumes.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use futures::{StreamExt, TryStreamExt, stream};
 use object_store::{ObjectMeta, path::Path};
@@ -71,12 +71,20 @@ impl PartitionState {
 
     /// Files that no reader sees: covered files and uncommitted rejected files.
     pub fn hidden(&self) -> Vec<&ListedFile> {
-        let mut visible = self.visible(Table::Reviews);
-        visible.extend(self.visible(Table::Rejected));
+        let visible = self.visible_keys();
         self.reviews
             .iter()
             .chain(&self.rejected)
-            .filter(|f| !visible.iter().any(|v| v.key == f.key))
+            .filter(|f| !visible.contains(&f.key))
+            .collect()
+    }
+
+    /// Keys of the files a reader sees, in both tables.
+    fn visible_keys(&self) -> HashSet<&FileKey> {
+        [Table::Reviews, Table::Rejected]
+            .into_iter()
+            .flat_map(|t| self.visible(t))
+            .map(|f| &f.key)
             .collect()
     }
 
@@ -166,11 +174,9 @@ impl Snapshot {
         snapshot
     }
 
-    /// True when `key` is one of the files a reader sees.
-    pub(crate) fn is_visible(&self, key: &FileKey) -> bool {
-        self.partitions
-            .get(&(key.topic.clone(), key.partition))
-            .is_some_and(|p| p.visible(key.table).iter().any(|f| &f.key == key))
+    /// Keys of the files a reader sees, in every partition and both tables.
+    pub(crate) fn visible_keys(&self) -> HashSet<&FileKey> {
+        self.partitions().flat_map(|p| p.visible_keys()).collect()
     }
 
     fn add_metas(&mut self, listed: &[ObjectMeta]) {

@@ -48,9 +48,10 @@ impl VisibleStore {
             all.extend(commits);
         }
         let snapshot = Snapshot::from_metas(&all);
+        let visible = snapshot.visible_keys();
         Ok(listed
             .into_iter()
-            .filter(|m| FileKey::parse(&m.location).is_some_and(|k| snapshot.is_visible(&k)))
+            .filter(|m| FileKey::parse(&m.location).is_some_and(|k| visible.contains(&k)))
             .collect())
     }
 }

@@ -163,7 +163,7 @@ impl BatchWriter {
 
     /// Puts an object. With [`PutMode::Create`], returns `false` when the key already existed: the
     /// same key always holds the same offset range, hence the same records.
-    async fn put(&self, path: &Path, data: Bytes, mode: PutMode) -> Result<bool> {
+    pub(crate) async fn put(&self, path: &Path, data: Bytes, mode: PutMode) -> Result<bool> {
         let opts = PutOptions {
             mode,
             ..Default::default()
