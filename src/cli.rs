@@ -27,6 +27,12 @@ pub(crate) enum Command {
     Sql(SqlArgs),
     /// Show the training cohorts (row counts, excluded rows, feature summaries) or dump one.
     Cohorts(CohortsArgs),
+    /// Train a k-means model per cohort file and store each as a new version.
+    Train(TrainArgs),
+    /// List the trained models and their versions, or print their documents.
+    Models(ModelsArgs),
+    /// Predict the cluster of one review with a stored model.
+    Predict(PredictArgs),
     /// Inspect or maintain the lake.
     Lake {
         #[command(subcommand)]
@@ -193,6 +199,106 @@ pub(crate) struct CohortsArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = ResultFormat::Table)]
     pub(crate) format: ResultFormat,
+}
+
+/// Where the model artifacts are.
+#[derive(Debug, Args)]
+pub(crate) struct ModelsLocationArgs {
+    /// Where models are stored (a location like --lake); default: the lake itself.
+    #[arg(long, env = "REVIEWLAKE_MODELS")]
+    pub(crate) models_location: Option<String>,
+}
+
+impl ModelsLocationArgs {
+    /// The model store: `--models-location`, else the lake.
+    pub(crate) fn store(&self, lake: &LakeArgs) -> anyhow::Result<train::ModelStore> {
+        let location = self.models_location.as_deref().unwrap_or(&lake.lake);
+        let opened = lake::Lake::open(location)?;
+        Ok(train::ModelStore::new(
+            opened.store().clone(),
+            opened.url().to_string(),
+        ))
+    }
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct TrainArgs {
+    #[command(flatten)]
+    pub(crate) lake: LakeArgs,
+    #[command(flatten)]
+    pub(crate) sql_dir: SqlDirArgs,
+    #[command(flatten)]
+    pub(crate) models: ModelsLocationArgs,
+    /// Models to train, comma-separated cohort names (default: every cohort file).
+    #[arg(
+        long = "models",
+        env = "REVIEWLAKE_TRAIN_MODELS",
+        value_delimiter = ','
+    )]
+    pub(crate) names: Vec<String>,
+    /// Rows per cohort (the `${cohort_rows}` of the cohort files).
+    #[arg(long, env = "REVIEWLAKE_COHORT_ROWS", default_value_t = 500_000)]
+    pub(crate) cohort_rows: u64,
+    /// Number of clusters.
+    #[arg(long, env = "REVIEWLAKE_K", default_value_t = 3)]
+    pub(crate) k: usize,
+    /// Random seed (the same lake, cohort and parameters give the same centroids).
+    #[arg(long, env = "REVIEWLAKE_SEED", default_value_t = 42)]
+    pub(crate) seed: u64,
+    /// k-means++ initialisations; the lowest cost wins.
+    #[arg(long, env = "REVIEWLAKE_N_INIT", default_value_t = 10)]
+    pub(crate) n_init: usize,
+    /// Convergence tolerance, relative to the data's mean feature variance.
+    #[arg(long, env = "REVIEWLAKE_TOLERANCE", default_value_t = 1e-4)]
+    pub(crate) tolerance: f64,
+    /// Maximum Lloyd iterations per initialisation.
+    #[arg(long, env = "REVIEWLAKE_MAX_ITER", default_value_t = 300)]
+    pub(crate) max_iter: usize,
+    /// Feature transform before clustering: none (raw units, as the original), standard, log1p.
+    #[arg(long, env = "REVIEWLAKE_TRANSFORM", default_value = "none")]
+    pub(crate) transform: train::TransformKind,
+    /// k-means implementation: native (default) or linfa (linfa-clustering's KMeans).
+    #[arg(long, env = "REVIEWLAKE_ENGINE", default_value = "native")]
+    pub(crate) engine: train::Engine,
+    /// Threads for the k-means initialisations (0 = one per core).
+    #[arg(long, env = "REVIEWLAKE_THREADS", default_value_t = 0)]
+    pub(crate) threads: usize,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ModelsArgs {
+    #[command(flatten)]
+    pub(crate) lake: LakeArgs,
+    #[command(flatten)]
+    pub(crate) models: ModelsLocationArgs,
+    /// Output format: a table of models and versions, or each current model's whole document.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub(crate) format: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PredictArgs {
+    #[command(flatten)]
+    pub(crate) lake: LakeArgs,
+    #[command(flatten)]
+    pub(crate) models: ModelsLocationArgs,
+    /// The model (a cohort name such as model_1).
+    pub(crate) model: String,
+    /// Star rating, 1 to 5.
+    #[arg(long)]
+    pub(crate) rating: f64,
+    /// Thumbs-up count.
+    #[arg(long)]
+    pub(crate) likes: f64,
+    /// Review length in characters.
+    #[arg(long, required_unless_present = "text", conflicts_with = "text")]
+    pub(crate) length: Option<f64>,
+    /// The review text (its length in characters is used).
+    #[arg(long)]
+    pub(crate) text: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub(crate) format: OutputFormat,
 }
 
 #[derive(Debug, Args)]

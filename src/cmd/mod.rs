@@ -3,8 +3,10 @@
 mod cohorts;
 mod ingest;
 mod lake;
+mod models;
 mod produce;
 mod sql;
+mod train;
 
 use crate::cli::{Command, LakeCommand};
 
@@ -14,6 +16,9 @@ pub(crate) async fn run(command: Command) -> anyhow::Result<()> {
         Command::Ingest(args) => ingest::run(args).await,
         Command::Sql(args) => sql::run(args).await,
         Command::Cohorts(args) => cohorts::run(args).await,
+        Command::Train(args) => train::run(args).await,
+        Command::Models(args) => models::list(args).await,
+        Command::Predict(args) => models::predict(args).await,
         Command::Lake {
             command: LakeCommand::Stats(args),
         } => lake::stats(args).await,

@@ -1,0 +1,100 @@
+use std::time::Instant;
+
+use anyhow::Context;
+use lake::{Lake, Query};
+use train::{KMeansParams, Lineage, TrainOptions, fit_cohort, publish};
+
+use crate::cli::TrainArgs;
+
+pub(crate) async fn run(args: TrainArgs) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let lake = Lake::open(&args.lake.lake)?;
+    let store = args.models.store(&args.lake)?;
+    let files = args.sql_dir.files();
+    let mut cohorts = files.cohorts()?;
+    if !args.names.is_empty() {
+        for name in &args.names {
+            files.cohort(name)?; // an unknown name fails here, listing the available ones
+        }
+        cohorts.retain(|c| args.names.contains(&c.name));
+    }
+    anyhow::ensure!(!cohorts.is_empty(), "no cohort files to train");
+    for cohort in &cohorts {
+        train::check_name(&cohort.name)
+            .with_context(|| format!("cohort file {}", cohort.origin()))?;
+    }
+    let options = TrainOptions {
+        params: KMeansParams {
+            k: args.k,
+            seed: args.seed,
+            n_init: args.n_init,
+            tolerance: args.tolerance,
+            max_iter: args.max_iter,
+            threads: args.threads,
+        },
+        transform: args.transform,
+        engine: args.engine,
+        cohort_rows: args.cohort_rows,
+    };
+    anyhow::ensure!(options.params.k >= 1, "--k must be at least 1");
+    let query = Query::open(&lake, &files).await?;
+    let lineage = Lineage::load(&lake).await?;
+    eprintln!(
+        "training {} model(s) on {} ({} lake files), k = {}, {} init(s), seed {}, transform {:?}, engine {}",
+        cohorts.len(),
+        lake.url(),
+        lineage.files.len(),
+        options.params.k,
+        options.params.n_init,
+        options.params.seed,
+        options.transform,
+        options.engine.name()
+    );
+    let total = cohorts.len();
+    let mut failed = Vec::new();
+    for (i, cohort) in cohorts.iter().enumerate() {
+        eprintln!(
+            "[{}/{total}] {}: querying {}",
+            i + 1,
+            cohort.name,
+            cohort.origin()
+        );
+        let fitted = match fit_cohort(&query, &lineage, cohort, &options).await {
+            Ok(f) => f,
+            Err(e) => {
+                eprintln!("[{}/{total}] {}: FAILED: {e}", i + 1, cohort.name);
+                failed.push(cohort.name.clone());
+                continue;
+            }
+        };
+        let (doc, current) = publish(&store, &lineage, fitted).await?;
+        eprintln!(
+            "[{}/{total}] {}: {} rows ({} excluded), query {:.2}s, fit {:.2}s, {} iterations, cost {:.6e}, silhouette {}, sizes {:?} -> version {} ({})",
+            i + 1,
+            doc.name,
+            doc.rows_used,
+            doc.rows_excluded,
+            doc.timings.query_seconds,
+            doc.timings.fit_seconds,
+            doc.iterations,
+            doc.cost,
+            doc.silhouette.map_or("-".into(), |s| format!("{s:.4}")),
+            doc.cluster_sizes,
+            doc.version,
+            current.dir
+        );
+    }
+    eprintln!(
+        "trained {} of {total} model(s) in {:.2}s; models in {}",
+        total - failed.len(),
+        started.elapsed().as_secs_f64(),
+        store.location()
+    );
+    anyhow::ensure!(
+        failed.is_empty(),
+        "{} model(s) failed: {} (their current versions are unchanged)",
+        failed.len(),
+        failed.join(", ")
+    );
+    Ok(())
+}

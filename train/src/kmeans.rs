@@ -1,0 +1,508 @@
+//! k-means: greedy k-means++ initialisation and exact Lloyd iterations.
+//!
+//! linfa-clustering 0.8's `KMeans` (see [`crate::linfa_engine`]) is the reference this module is
+//! measured against. It is replaced here for the default engine because its Lloyd step is not
+//! exact (m_k-means counts the old centroid as one more member of each cluster), it reports the
+//! cluster sizes of the last run rather than of the best one, its tolerance is absolute rather
+//! than relative to the data's spread, and it runs the initialisations one after another. This
+//! implementation runs initialisations in parallel, each on its own seeded generator, so the
+//! result is the same whatever the number of threads.
+
+use std::borrow::Cow;
+
+use ndarray::{Array2, ArrayView2};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// Parameters of one fit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KMeansParams {
+    pub k: usize,
+    pub seed: u64,
+    /// Independent k-means++ initialisations; the lowest cost wins.
+    pub n_init: usize,
+    /// Convergence when the squared centroid shift is at most `tolerance` times the mean
+    /// per-feature variance of the data (scikit-learn's rule).
+    pub tolerance: f64,
+    pub max_iter: usize,
+    /// Threads for the initialisations; `0` = one per core.
+    pub threads: usize,
+}
+
+impl Default for KMeansParams {
+    fn default() -> Self {
+        Self {
+            k: 3,
+            seed: 42,
+            n_init: 10,
+            tolerance: 1e-4,
+            max_iter: 300,
+            threads: 0,
+        }
+    }
+}
+
+/// A fitted model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KMeansFit {
+    /// `k x d`, in the space the data was given in.
+    pub centroids: Array2<f64>,
+    /// Sum of squared distances of each row to its centroid (Spark's `trainingCost`).
+    pub cost: f64,
+    pub sizes: Vec<u64>,
+    /// Lloyd iterations of the winning initialisation.
+    pub iterations: usize,
+    /// Index of the winning initialisation.
+    pub best_init: usize,
+    /// Whether the winning initialisation met the tolerance before `max_iter`.
+    pub converged: bool,
+}
+
+/// Fits k-means to `data` (`n x d`, any memory order).
+///
+/// # Panics
+/// If `data` has fewer rows than `params.k` or `params.k` is 0; callers check first.
+pub fn fit(data: ArrayView2<'_, f64>, params: &KMeansParams) -> KMeansFit {
+    assert!(
+        params.k > 0 && data.nrows() >= params.k,
+        "k-means needs at least k rows"
+    );
+    let rows = RowMajor::new(data);
+    let threshold = params.tolerance * mean_variance(&rows);
+    let n_init = params.n_init.max(1);
+    let threads = match params.threads {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        t => t,
+    }
+    .min(n_init);
+    let run = |i: usize| {
+        let mut rng = ChaCha8Rng::seed_from_u64(params.seed);
+        rng.set_stream(i as u64);
+        let init = kmeans_plus_plus(&rows, params.k, &mut rng);
+        lloyd(&rows, init, threshold, params.max_iter, i)
+    };
+    let runs: Vec<KMeansFit> = if threads <= 1 {
+        (0..n_init).map(run).collect()
+    } else {
+        let mut slots: Vec<Option<KMeansFit>> = vec![None; n_init];
+        std::thread::scope(|scope| {
+            let chunks: Vec<_> = slots.chunks_mut(n_init.div_ceil(threads)).collect();
+            let mut start = 0;
+            for chunk in chunks {
+                let first = start;
+                start += chunk.len();
+                let run = &run;
+                scope.spawn(move || {
+                    for (j, slot) in chunk.iter_mut().enumerate() {
+                        *slot = Some(run(first + j));
+                    }
+                });
+            }
+        });
+        slots
+            .into_iter()
+            .map(|s| s.expect("every run filled"))
+            .collect()
+    };
+    runs.into_iter()
+        .min_by(|a, b| {
+            a.cost
+                .total_cmp(&b.cost)
+                .then(a.best_init.cmp(&b.best_init))
+        })
+        .expect("at least one run")
+}
+
+/// The index of the centroid nearest to `point` (ties go to the lower index).
+pub fn nearest(centroids: &Array2<f64>, point: &[f64]) -> usize {
+    let mut best = (f64::INFINITY, 0);
+    for (c, row) in centroids.rows().into_iter().enumerate() {
+        let d: f64 = row.iter().zip(point).map(|(a, b)| (a - b) * (a - b)).sum();
+        if d < best.0 {
+            best = (d, c);
+        }
+    }
+    best.1
+}
+
+/// Mean silhouette with squared Euclidean distance, computed exactly in O(N·k·d) from
+/// per-cluster sums as Spark's `ClusteringEvaluator` does. `None` with fewer than two clusters.
+pub fn silhouette(data: ArrayView2<'_, f64>, centroids: &Array2<f64>) -> Option<f64> {
+    let rows = RowMajor::new(data);
+    let (k, d) = (centroids.nrows(), rows.d);
+    if k < 2 || rows.n == 0 {
+        return None;
+    }
+    let labels: Vec<usize> = (0..rows.n)
+        .map(|i| nearest(centroids, rows.row(i)))
+        .collect();
+    let mut count = vec![0f64; k];
+    let mut sum = vec![0f64; k * d];
+    let mut sq = vec![0f64; k];
+    for (i, &c) in labels.iter().enumerate() {
+        let x = rows.row(i);
+        count[c] += 1.0;
+        sq[c] += dot(x, x);
+        for j in 0..d {
+            sum[c * d + j] += x[j];
+        }
+    }
+    let mut total = 0.0;
+    for (i, &own) in labels.iter().enumerate() {
+        let x = rows.row(i);
+        let norm = dot(x, x);
+        let avg =
+            |c: usize| norm + sq[c] / count[c] - 2.0 * dot(x, &sum[c * d..c * d + d]) / count[c];
+        if count[own] <= 1.0 {
+            continue; // a singleton's silhouette is 0
+        }
+        let a = avg(own) * count[own] / (count[own] - 1.0);
+        let b = (0..k)
+            .filter(|&c| c != own && count[c] > 0.0)
+            .map(avg)
+            .fold(f64::INFINITY, f64::min);
+        if !b.is_finite() {
+            continue;
+        }
+        total += if a < b {
+            1.0 - a / b
+        } else if a > b {
+            b / a - 1.0
+        } else {
+            0.0
+        };
+    }
+    Some(total / rows.n as f64)
+}
+
+/// Rows of the data, contiguous, so the hot loops read one slice.
+struct RowMajor<'a> {
+    values: Cow<'a, [f64]>,
+    n: usize,
+    d: usize,
+}
+
+impl<'a> RowMajor<'a> {
+    /// Borrows a standard-layout matrix; copies any other.
+    fn new(data: ArrayView2<'a, f64>) -> Self {
+        let (n, d) = data.dim();
+        let values = match data.to_slice() {
+            Some(s) => Cow::Borrowed(s),
+            None => Cow::Owned(data.iter().copied().collect()),
+        };
+        Self { values, n, d }
+    }
+
+    fn row(&self, i: usize) -> &[f64] {
+        &self.values[i * self.d..(i + 1) * self.d]
+    }
+}
+
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+fn sq_dist(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
+}
+
+fn mean_variance(rows: &RowMajor<'_>) -> f64 {
+    let (n, d) = (rows.n as f64, rows.d);
+    let mut mean = vec![0.0; d];
+    for i in 0..rows.n {
+        for (m, x) in mean.iter_mut().zip(rows.row(i)) {
+            *m += x;
+        }
+    }
+    mean.iter_mut().for_each(|m| *m /= n);
+    let mut var = 0.0;
+    for i in 0..rows.n {
+        var += sq_dist(rows.row(i), &mean);
+    }
+    var / n / d as f64
+}
+
+/// Greedy k-means++ (Arthur & Vassilvitskii, with scikit-learn's 2 + ln k local trials per
+/// centre: the candidate that lowers the potential most wins).
+fn kmeans_plus_plus(rows: &RowMajor<'_>, k: usize, rng: &mut ChaCha8Rng) -> Vec<f64> {
+    let d = rows.d;
+    let trials = 2 + (k as f64).ln() as usize;
+    let mut centres = Vec::with_capacity(k * d);
+    let first = rng.random_range(0..rows.n);
+    centres.extend_from_slice(rows.row(first));
+    let mut closest: Vec<f64> = (0..rows.n)
+        .map(|i| sq_dist(rows.row(i), rows.row(first)))
+        .collect();
+    let mut potential: f64 = closest.iter().sum();
+    let mut cumulative = vec![0.0; rows.n];
+    let mut candidate_dist = vec![0.0; rows.n];
+    let mut best_dist = vec![0.0; rows.n];
+    for _ in 1..k {
+        let mut acc = 0.0;
+        for (c, d) in cumulative.iter_mut().zip(&closest) {
+            acc += d;
+            *c = acc;
+        }
+        let mut best: Option<(f64, usize)> = None;
+        for _ in 0..trials {
+            let target = rng.random::<f64>() * potential;
+            let pick = cumulative.partition_point(|&c| c <= target).min(rows.n - 1);
+            let candidate = rows.row(pick);
+            let mut pot = 0.0;
+            for (i, (cd, cl)) in candidate_dist.iter_mut().zip(&closest).enumerate() {
+                *cd = sq_dist(rows.row(i), candidate).min(*cl);
+                pot += *cd;
+            }
+            if best.is_none_or(|(p, _)| pot < p) {
+                best = Some((pot, pick));
+                std::mem::swap(&mut best_dist, &mut candidate_dist);
+            }
+        }
+        let (pot, pick) = best.expect("at least one trial");
+        potential = pot;
+        std::mem::swap(&mut closest, &mut best_dist);
+        centres.extend_from_slice(rows.row(pick));
+    }
+    centres
+}
+
+/// Lloyd iterations from `centres` (`k * d`, row-major) until the squared shift of the centroids
+/// is at most `threshold`, then the cost and sizes of the final centroids.
+fn lloyd(
+    rows: &RowMajor<'_>,
+    mut centres: Vec<f64>,
+    threshold: f64,
+    max_iter: usize,
+    init: usize,
+) -> KMeansFit {
+    let d = rows.d;
+    let k = centres.len() / d;
+    let mut sums = vec![0.0; k * d];
+    let mut counts = vec![0u64; k];
+    let mut iterations = 0;
+    let mut converged = false;
+    while iterations < max_iter {
+        iterations += 1;
+        assign(rows, &centres, &mut sums, &mut counts);
+        let mut shift = 0.0;
+        for c in 0..k {
+            let new: Vec<f64> = if counts[c] == 0 {
+                // An empty cluster restarts at the row farthest from its centroid.
+                rows.row(farthest(rows, &centres)).to_vec()
+            } else {
+                sums[c * d..(c + 1) * d]
+                    .iter()
+                    .map(|s| s / counts[c] as f64)
+                    .collect()
+            };
+            shift += sq_dist(&centres[c * d..(c + 1) * d], &new);
+            centres[c * d..(c + 1) * d].copy_from_slice(&new);
+        }
+        if shift <= threshold {
+            converged = true;
+            break;
+        }
+    }
+    let cost = assign(rows, &centres, &mut sums, &mut counts);
+    KMeansFit {
+        centroids: Array2::from_shape_vec((k, d), centres).expect("k x d centroids"),
+        cost,
+        sizes: counts,
+        iterations,
+        best_init: init,
+        converged,
+    }
+}
+
+/// Assigns each row to its nearest centre, filling per-cluster sums and counts; returns the cost.
+fn assign(rows: &RowMajor<'_>, centres: &[f64], sums: &mut [f64], counts: &mut [u64]) -> f64 {
+    let d = rows.d;
+    let k = counts.len();
+    sums.fill(0.0);
+    counts.fill(0);
+    // argmin ||x - c||² = argmin (||c||² - 2 x·c): one dot product per centre.
+    let norms: Vec<f64> = (0..k)
+        .map(|c| dot(&centres[c * d..(c + 1) * d], &centres[c * d..(c + 1) * d]))
+        .collect();
+    let mut cost = 0.0;
+    for x in rows.values.chunks_exact(d) {
+        let mut best = 0;
+        let mut best_score = f64::INFINITY;
+        for c in 0..k {
+            let score = norms[c] - 2.0 * dot(x, &centres[c * d..(c + 1) * d]);
+            if score < best_score {
+                best_score = score;
+                best = c;
+            }
+        }
+        cost += (best_score + dot(x, x)).max(0.0);
+        counts[best] += 1;
+        for (s, v) in sums[best * d..(best + 1) * d].iter_mut().zip(x) {
+            *s += v;
+        }
+    }
+    cost
+}
+
+fn farthest(rows: &RowMajor<'_>, centres: &[f64]) -> usize {
+    let d = rows.d;
+    let mut best = (f64::NEG_INFINITY, 0);
+    for i in 0..rows.n {
+        let x = rows.row(i);
+        let dist = centres
+            .chunks_exact(d)
+            .map(|c| sq_dist(x, c))
+            .fold(f64::INFINITY, f64::min);
+        if dist > best.0 {
+            best = (dist, i);
+        }
+    }
+    best.1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+    use rand_distr_free::normal;
+
+    /// Box–Muller, so the tests need no distribution crate.
+    mod rand_distr_free {
+        use rand::Rng;
+        pub(super) fn normal(rng: &mut impl Rng) -> f64 {
+            let (u, v): (f64, f64) = (rng.random::<f64>().max(1e-12), rng.random());
+            (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
+        }
+    }
+
+    pub(crate) fn blobs(centres: &Array2<f64>, per: usize, spread: f64, seed: u64) -> Array2<f64> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let d = centres.ncols();
+        let mut out = Array2::zeros((centres.nrows() * per, d));
+        for (c, centre) in centres.rows().into_iter().enumerate() {
+            for i in 0..per {
+                for j in 0..d {
+                    out[[c * per + i, j]] = centre[j] + spread * normal(&mut rng);
+                }
+            }
+        }
+        out
+    }
+
+    fn sorted_rows(a: &Array2<f64>) -> Vec<Vec<f64>> {
+        let mut v: Vec<Vec<f64>> = a.rows().into_iter().map(|r| r.to_vec()).collect();
+        v.sort_by(|a, b| a[0].total_cmp(&b[0]));
+        v
+    }
+
+    #[test]
+    fn recovers_blobs() {
+        let truth = array![[1.0, 2.0, 50.0], [5.0, 100.0, 300.0], [3.0, 10.0, 900.0]];
+        let data = blobs(&truth, 2000, 1.0, 7);
+        let fit = fit(data.view(), &KMeansParams::default());
+        assert!(fit.converged);
+        assert_eq!(fit.sizes, vec![2000, 2000, 2000]);
+        for (got, want) in sorted_rows(&fit.centroids).iter().zip(sorted_rows(&truth)) {
+            for (g, w) in got.iter().zip(&want) {
+                assert!((g - w).abs() < 0.1, "centroid {got:?} is not near {want:?}");
+            }
+        }
+        // The cost is the sum of squared distances: about n·d·spread².
+        assert!(
+            (fit.cost / (6000.0 * 3.0) - 1.0).abs() < 0.1,
+            "cost {}",
+            fit.cost
+        );
+        let s = silhouette(data.view(), &fit.centroids).unwrap();
+        assert!(
+            s > 0.9,
+            "well separated blobs have a silhouette near 1, got {s}"
+        );
+    }
+
+    #[test]
+    fn same_seed_same_result_whatever_the_threads() {
+        let truth = array![[0.0, 0.0], [4.0, 0.0], [0.0, 4.0], [4.0, 4.0]];
+        let data = blobs(&truth, 500, 1.5, 3);
+        let p = |threads| KMeansParams {
+            k: 4,
+            threads,
+            ..KMeansParams::default()
+        };
+        let a = fit(data.view(), &p(1));
+        let b = fit(data.view(), &p(2));
+        let c = fit(data.view(), &p(2));
+        assert_eq!(a, b);
+        assert_eq!(b, c);
+        let other = fit(data.view(), &KMeansParams { seed: 43, ..p(2) });
+        assert!(other.cost.is_finite());
+    }
+
+    #[test]
+    fn cost_matches_a_brute_force_sum() {
+        let truth = array![[0.0, 0.0, 0.0], [10.0, 10.0, 10.0], [20.0, 0.0, 5.0]];
+        let data = blobs(&truth, 300, 3.0, 11);
+        let fit = fit(data.view(), &KMeansParams::default());
+        let brute: f64 = data
+            .rows()
+            .into_iter()
+            .map(|r| {
+                let c = nearest(&fit.centroids, r.as_slice().unwrap());
+                sq_dist(
+                    r.as_slice().unwrap(),
+                    fit.centroids.row(c).as_slice().unwrap(),
+                )
+            })
+            .sum();
+        assert!(
+            (fit.cost - brute).abs() <= 1e-9 * brute,
+            "{} vs {brute}",
+            fit.cost
+        );
+        assert_eq!(fit.sizes.iter().sum::<u64>(), 900);
+    }
+
+    #[test]
+    fn silhouette_matches_the_pairwise_definition() {
+        let data = array![
+            [0.0, 0.0],
+            [0.0, 1.0],
+            [1.0, 0.0],
+            [9.0, 9.0],
+            [9.0, 10.0],
+            [10.0, 9.0],
+            [5.0, 5.0]
+        ];
+        let centroids = array![[0.3, 0.3], [9.3, 9.3]];
+        let labels: Vec<usize> = data
+            .rows()
+            .into_iter()
+            .map(|r| nearest(&centroids, r.as_slice().unwrap()))
+            .collect();
+        let n = data.nrows();
+        let mut total = 0.0;
+        for i in 0..n {
+            let mean_to = |c: usize, skip: bool| {
+                let members: Vec<usize> = (0..n)
+                    .filter(|&j| labels[j] == c && !(skip && j == i))
+                    .collect();
+                members
+                    .iter()
+                    .map(|&j| {
+                        sq_dist(
+                            data.row(i).as_slice().unwrap(),
+                            data.row(j).as_slice().unwrap(),
+                        )
+                    })
+                    .sum::<f64>()
+                    / members.len() as f64
+            };
+            let a = mean_to(labels[i], true);
+            let b = mean_to(1 - labels[i], false);
+            total += (b - a) / a.max(b);
+        }
+        let exact = total / n as f64;
+        let fast = silhouette(data.view(), &centroids).unwrap();
+        assert!((exact - fast).abs() < 1e-9, "{exact} vs {fast}");
+    }
+}
