@@ -33,6 +33,8 @@ pub(crate) enum Command {
     Models(ModelsArgs),
     /// Predict the cluster of one review with a stored model.
     Predict(PredictArgs),
+    /// Serve predictions over REST (POST /predict/{model}), with the models loaded in memory.
+    Serve(ServeArgs),
     /// Inspect or maintain the lake.
     Lake {
         #[command(subcommand)]
@@ -299,6 +301,26 @@ pub(crate) struct PredictArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub(crate) format: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    #[command(flatten)]
+    pub(crate) lake: LakeArgs,
+    #[command(flatten)]
+    pub(crate) models: ModelsLocationArgs,
+    /// Address to listen on; loopback unless told otherwise (0.0.0.0:9999 to expose it).
+    #[arg(long, env = "REVIEWLAKE_BIND", default_value = "127.0.0.1:9999")]
+    pub(crate) bind: String,
+    /// How often to look for new model versions (SIGHUP also reloads).
+    #[arg(long, env = "REVIEWLAKE_RELOAD_INTERVAL", default_value = "10s", value_parser = parse_duration)]
+    pub(crate) reload_interval: Duration,
+    /// Largest accepted request body, in bytes.
+    #[arg(long, env = "REVIEWLAKE_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
+    pub(crate) max_body_bytes: usize,
+    /// Most reviews in one batch request.
+    #[arg(long, env = "REVIEWLAKE_MAX_BATCH", default_value_t = 1000)]
+    pub(crate) max_batch: usize,
 }
 
 #[derive(Debug, Args)]

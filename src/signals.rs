@@ -45,3 +45,9 @@ async fn wait_for_signal() {
 async fn wait_for_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
+
+/// Resolves on the first SIGINT or SIGTERM, for servers that drain and exit.
+pub(crate) async fn shutdown() {
+    wait_for_signal().await;
+    tracing::info!("shutdown requested: draining in-flight requests");
+}

@@ -5,6 +5,7 @@ mod ingest;
 mod lake;
 mod models;
 mod produce;
+mod serve;
 mod sql;
 mod train;
 
@@ -16,6 +17,7 @@ pub(crate) async fn run(command: Command) -> anyhow::Result<()> {
         Command::Ingest(args) => ingest::run(args).await,
         Command::Sql(args) => sql::run(args).await,
         Command::Cohorts(args) => cohorts::run(args).await,
+        Command::Serve(args) => serve::run(args).await,
         Command::Train(args) => train::run(args).await,
         Command::Models(args) => models::list(args).await,
         Command::Predict(args) => models::predict(args).await,

@@ -1,0 +1,83 @@
+//! The models being served, swapped atomically when a new version appears.
+
+use std::{
+    collections::BTreeMap,
+    sync::{Arc, RwLock},
+};
+
+use train::{Current, Model, ModelStore};
+
+/// One served model and the pointer it was loaded from.
+#[derive(Debug)]
+pub struct Loaded {
+    pub model: Model,
+    pub current: Current,
+}
+
+/// The loaded set: readers take an `Arc` snapshot; a reload builds a new map and swaps it in, so
+/// a request in flight keeps the version it started with.
+#[derive(Debug, Default)]
+pub struct Registry {
+    models: RwLock<Arc<BTreeMap<String, Arc<Loaded>>>>,
+}
+
+/// What one reload did.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct ReloadReport {
+    /// `(model, version)` newly loaded.
+    pub loaded: Vec<(String, u64)>,
+    /// `(model, reason)` refused; the previous version (if any) keeps serving.
+    pub refused: Vec<(String, String)>,
+}
+
+impl Registry {
+    /// The current snapshot.
+    pub fn snapshot(&self) -> Arc<BTreeMap<String, Arc<Loaded>>> {
+        self.models.read().expect("registry lock").clone()
+    }
+
+    pub fn get(&self, name: &str) -> Option<Arc<Loaded>> {
+        self.models
+            .read()
+            .expect("registry lock")
+            .get(name)
+            .cloned()
+    }
+
+    pub fn names(&self) -> Vec<String> {
+        self.snapshot().keys().cloned().collect()
+    }
+
+    /// Reads every model's pointer and loads the versions that changed. A model that fails to
+    /// load is reported and keeps its previous version.
+    pub async fn reload(&self, store: &ModelStore) -> Result<ReloadReport, train::Error> {
+        let names = store.names().await?;
+        let old = self.snapshot();
+        let mut next = (*old).clone();
+        let mut report = ReloadReport::default();
+        for name in names {
+            let current = match store.current(&name).await {
+                Ok(Some(c)) => c,
+                Ok(None) => continue,
+                Err(e) => {
+                    report.refused.push((name, e.to_string()));
+                    continue;
+                }
+            };
+            if old.get(&name).is_some_and(|l| l.current == current) {
+                continue;
+            }
+            match store.load_version(&name, &current).await {
+                Ok(model) => {
+                    report.loaded.push((name.clone(), current.version));
+                    next.insert(name, Arc::new(Loaded { model, current }));
+                }
+                Err(e) => report.refused.push((name, e.to_string())),
+            }
+        }
+        if !report.loaded.is_empty() {
+            *self.models.write().expect("registry lock") = Arc::new(next);
+        }
+        Ok(report)
+    }
+}

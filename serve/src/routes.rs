@@ -1,0 +1,260 @@
+//! The router and its handlers.
+
+use std::{sync::Arc, time::Instant};
+
+use axum::{
+    Json, Router,
+    body::Bytes,
+    extract::{DefaultBodyLimit, MatchedPath, Path, Request, State, rejection::BytesRejection},
+    http::{HeaderMap, StatusCode, header},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use serde_json::json;
+
+use crate::{ApiError, Metrics, Registry, input, openapi};
+
+/// Limits of the prediction route.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Largest accepted body, in bytes.
+    pub max_body_bytes: usize,
+    /// Most reviews in one batch.
+    pub max_batch: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 1024 * 1024,
+            max_batch: 1000,
+        }
+    }
+}
+
+/// What every handler shares.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub registry: Arc<Registry>,
+    pub metrics: Arc<Metrics>,
+    pub limits: Limits,
+}
+
+/// The model a response was about, for the metrics' `model` label.
+#[derive(Debug, Clone)]
+struct ModelLabel(String);
+
+/// Builds the API.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/predict/{model}", post(predict))
+        .route("/models", get(models))
+        .route("/models/{model}", get(model))
+        .route("/health", get(health))
+        .route("/ready", get(ready))
+        .route("/metrics", get(metrics))
+        .route("/openapi.json", get(openapi_doc))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(state.limits.max_body_bytes))
+        .layer(middleware::from_fn_with_state(state.clone(), track))
+        .with_state(state)
+}
+
+async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let method = request.method().clone();
+    let response = next.run(request).await;
+    let elapsed = started.elapsed();
+    let model = response
+        .extensions()
+        .get::<ModelLabel>()
+        .map_or("", |m| m.0.as_str());
+    let status = response.status().as_u16();
+    state.metrics.record(&route, model, status, elapsed);
+    tracing::debug!(%method, route, model, status, micros = elapsed.as_micros() as u64, "request");
+    response
+}
+
+async fn predict(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    // The name is looked up in the loaded set before anything else; it never reaches a path.
+    let Some(loaded) = state.registry.get(&name) else {
+        return ApiError::unknown_model(&name, state.registry.names()).into_response();
+    };
+    let label = ModelLabel(name);
+    let mut response =
+        answer(&state, &loaded, &headers, body).unwrap_or_else(|e| e.into_response());
+    response.extensions_mut().insert(label);
+    response
+}
+
+fn answer(
+    state: &AppState,
+    loaded: &crate::registry::Loaded,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let mime = content_type.split(';').next().unwrap_or("").trim();
+    if !(mime.eq_ignore_ascii_case("application/json")
+        || (mime.starts_with("application/") && mime.ends_with("+json")))
+    {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!(
+                "send the body as JSON with Content-Type: application/json (got {:?})",
+                if content_type.is_empty() {
+                    "none"
+                } else {
+                    content_type
+                }
+            ),
+        ));
+    }
+    let body = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!(
+                    "the body is larger than {} bytes",
+                    state.limits.max_body_bytes
+                ),
+            )
+            .with(json!({ "max_body_bytes": state.limits.max_body_bytes }))
+        } else {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                format!("cannot read the body: {e}"),
+            )
+        }
+    })?;
+    let doc = &loaded.model.doc;
+    let response = match input::parse(&body, state.limits.max_batch)? {
+        input::Request::One(x) => Json(json!({
+            "prediction": loaded.model.predict(&x),
+            "model": doc.name,
+            "version": doc.version,
+        })),
+        input::Request::Batch(rows) => {
+            let predictions: Vec<usize> = rows.iter().map(|x| loaded.model.predict(x)).collect();
+            Json(json!({
+                "predictions": predictions,
+                "model": doc.name,
+                "version": doc.version,
+            }))
+        }
+    };
+    Ok(response.into_response())
+}
+
+async fn models(State(state): State<AppState>) -> Json<serde_json::Value> {
+    let models: Vec<_> = state
+        .registry
+        .snapshot()
+        .values()
+        .map(|l| {
+            let d = &l.model.doc;
+            json!({
+                "name": d.name,
+                "version": d.version,
+                "id": d.id,
+                "k": d.algorithm.k,
+                "features": d.features,
+                "transform": d.transform.name(),
+                "centroids": d.centroids,
+                "cluster_sizes": d.cluster_sizes,
+                "cost": d.cost,
+                "silhouette": d.silhouette,
+                "rows_used": d.rows_used,
+                "created_at": d.created_at,
+            })
+        })
+        .collect();
+    Json(json!({ "models": models }))
+}
+
+async fn model(State(state): State<AppState>, Path(name): Path<String>) -> Response {
+    match state.registry.get(&name) {
+        Some(l) => {
+            let mut r = Json(&l.model.doc).into_response();
+            r.extensions_mut().insert(ModelLabel(name));
+            r
+        }
+        None => ApiError::unknown_model(&name, state.registry.names()).into_response(),
+    }
+}
+
+async fn health() -> Json<serde_json::Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+async fn ready(State(state): State<AppState>) -> Response {
+    let snapshot = state.registry.snapshot();
+    let models: Vec<_> = snapshot
+        .values()
+        .map(|l| json!({ "name": l.model.doc.name, "version": l.model.doc.version }))
+        .collect();
+    if models.is_empty() {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "status": "not ready", "reason": "no model loaded", "models": models })),
+        )
+            .into_response()
+    } else {
+        Json(json!({ "status": "ready", "models": models })).into_response()
+    }
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(state.registry.snapshot().len()),
+    )
+        .into_response()
+}
+
+async fn openapi_doc(State(state): State<AppState>) -> Json<serde_json::Value> {
+    Json(openapi::document(&state.limits))
+}
+
+async fn not_found(request: Request) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        format!(
+            "no route {} {}; see GET /openapi.json",
+            request.method(),
+            request.uri().path()
+        ),
+    )
+}
+
+async fn method_not_allowed(request: Request) -> ApiError {
+    let allowed = openapi::ROUTES
+        .iter()
+        .filter(|(_, path)| openapi::matches(path, request.uri().path()))
+        .map(|(m, _)| m.to_uppercase())
+        .collect::<Vec<_>>();
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!(
+            "method {} is not allowed on {}; allowed: {}",
+            request.method(),
+            request.uri().path(),
+            allowed.join(", ")
+        ),
+    )
+    .with(json!({ "allowed": allowed }))
+}

@@ -1,0 +1,25 @@
+use serve::{Limits, server::ServeOptions};
+
+use crate::cli::ServeArgs;
+
+pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let store = args.models.store(&args.lake)?;
+    let options = ServeOptions {
+        bind: args.bind.clone(),
+        reload_interval: args.reload_interval,
+        limits: Limits {
+            max_body_bytes: args.max_body_bytes,
+            max_batch: args.max_batch,
+        },
+    };
+    serve::server::run(
+        store,
+        options,
+        |addr| {
+            eprintln!("serving on http://{addr}  (try: curl -s -X POST http://{addr}/predict/model_1 -H 'Content-Type: application/json' -d '{{\"rating\": 4, \"likes\": 15, \"length\": 300}}')");
+        },
+        crate::signals::shutdown(),
+    )
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,283 @@
+//! `reviewlake train`, `models` and `predict` through the binary, on a fixture lake, local and S3.
+
+mod common;
+
+use common::*;
+use lake::Lake;
+use serde_json::Value;
+
+const ROWS: usize = 300;
+
+fn train(location: &str, extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["train", "--lake", location, "--cohort-rows", "100"];
+    args.extend_from_slice(extra);
+    reviewlake().args(&args).output().unwrap()
+}
+
+fn models(location: &str) -> Vec<Value> {
+    let out = run_ok(&["models", "--lake", location, "--format", "json"]);
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn predict(location: &str, model: &str, x: [f64; 3]) -> Value {
+    let out = run_ok(&[
+        "predict",
+        model,
+        "--lake",
+        location,
+        "--format",
+        "json",
+        "--rating",
+        &x[0].to_string(),
+        "--likes",
+        &x[1].to_string(),
+        "--length",
+        &x[2].to_string(),
+    ]);
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn nearest(centroids: &Value, x: &[f64]) -> usize {
+    let dist = |c: &Value| -> f64 {
+        c.as_array()
+            .unwrap()
+            .iter()
+            .zip(x)
+            .map(|(a, b)| (a.as_f64().unwrap() - b).powi(2))
+            .sum()
+    };
+    let cs = centroids.as_array().unwrap();
+    (0..cs.len())
+        .min_by(|&a, &b| dist(&cs[a]).total_cmp(&dist(&cs[b])))
+        .unwrap()
+}
+
+fn assert_ok(out: &std::process::Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn train_list_predict_and_versions_local_and_s3() {
+    let dir = tempfile::tempdir().unwrap();
+    for location in lake_locations(dir.path(), &unique("train-lake")) {
+        write_fixture(
+            &Lake::open(&location).unwrap(),
+            "netflix-reviews",
+            &fixture_rows(ROWS),
+            25,
+        )
+        .await;
+
+        assert_ok(&train(&location, &[]));
+        let docs = models(&location);
+        let names: Vec<&str> = docs.iter().map(|d| d["name"].as_str().unwrap()).collect();
+        assert_eq!(names, ["model_1", "model_2", "model_3"], "{location}");
+        for d in &docs {
+            assert_eq!(d["version"], 1);
+            assert_eq!(d["algorithm"]["k"], 3);
+            assert_eq!(d["algorithm"]["seed"], 42);
+            let used = d["rows_used"].as_u64().unwrap();
+            let excluded = d["rows_excluded"].as_u64().unwrap();
+            assert_eq!(used + excluded, 100, "{}", d["name"]);
+            let sizes: u64 = d["cluster_sizes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s.as_u64().unwrap())
+                .sum();
+            assert_eq!(sizes, used);
+            assert!(d["cost"].as_f64().unwrap() > 0.0);
+            assert!(d["silhouette"].as_f64().unwrap() > 0.0);
+            assert_eq!(d["lake"]["files"], 12);
+            assert!(
+                d["cohort"]["sql"]
+                    .as_str()
+                    .unwrap()
+                    .contains("ORDER BY kafka_timestamp")
+            );
+        }
+        // Fixture row 7 has no text, so the first cohort excludes exactly one row.
+        assert_eq!(docs[0]["rows_excluded"], 1);
+        assert_eq!(docs[1]["rows_excluded"], 0);
+
+        // predict = the nearest stored centroid.
+        for x in [
+            [4.0, 15.0, 300.0],
+            [1.0, 0.0, 2.0],
+            [5.0, 800.0, 10.0],
+            [3.0, 200.0, 6.0],
+        ] {
+            for d in &docs {
+                let p = predict(&location, d["name"].as_str().unwrap(), x);
+                assert_eq!(
+                    p["prediction"],
+                    nearest(&d["model_centroids"], &x),
+                    "{x:?} {}",
+                    d["name"]
+                );
+                assert_eq!(p["version"], 1);
+            }
+        }
+
+        // Same lake, cohort and parameters: same centroids, as a new version.
+        assert_ok(&train(&location, &["--models", "model_1"]));
+        let again = models(&location);
+        assert_eq!(again[0]["version"], 2);
+        assert_eq!(again[0]["centroids"], docs[0]["centroids"]);
+        assert_eq!(again[1]["version"], 1, "only model_1 was asked for");
+
+        // A cohort with fewer rows than k fails, names the cohort and its row count, and leaves
+        // the current version alone; the other cohorts still get their new version.
+        let out = train(&location, &["--cohort-rows", "149"]);
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("model_3") && err.contains("has 2 usable rows"),
+            "{err}"
+        );
+        let after = models(&location);
+        assert_eq!(
+            after
+                .iter()
+                .map(|d| d["version"].as_u64().unwrap())
+                .collect::<Vec<_>>(),
+            [3, 2, 1]
+        );
+        let out = train(
+            &location,
+            &["--cohort-rows", "100000", "--models", "model_2"],
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("model_2") && err.contains("has 0 usable rows"),
+            "{err}"
+        );
+        assert_eq!(models(&location)[1]["version"], 2);
+
+        // An unknown model name is refused before anything is read.
+        let out = reviewlake()
+            .args([
+                "predict",
+                "../model_1",
+                "--lake",
+                &location,
+                "--rating",
+                "1",
+                "--likes",
+                "1",
+                "--length",
+                "1",
+            ])
+            .output()
+            .unwrap();
+        assert!(String::from_utf8_lossy(&out.stderr).contains("invalid model name"));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_transform_is_stored_and_applied_when_predicting() {
+    let dir = tempfile::tempdir().unwrap();
+    let location = dir.path().join("lake").to_str().unwrap().to_string();
+    let models_at = dir.path().join("models").to_str().unwrap().to_string();
+    write_fixture(
+        &Lake::open(&location).unwrap(),
+        "netflix-reviews",
+        &fixture_rows(ROWS),
+        25,
+    )
+    .await;
+    assert_ok(&train(
+        &location,
+        &[
+            "--models",
+            "model_2",
+            "--transform",
+            "standard",
+            "--models-location",
+            &models_at,
+        ],
+    ));
+    let out = run_ok(&[
+        "models",
+        "--models-location",
+        &models_at,
+        "--format",
+        "json",
+    ]);
+    let docs: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let d = &docs[0];
+    assert_eq!(d["transform"]["kind"], "standard");
+    let mean: Vec<f64> = d["transform"]["mean"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    let std: Vec<f64> = d["transform"]["std"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    // Raw centroids are the model-space ones mapped back.
+    for (raw, model) in d["centroids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(d["model_centroids"].as_array().unwrap())
+    {
+        for j in 0..3 {
+            let back = model[j].as_f64().unwrap() * std[j] + mean[j];
+            assert!((back - raw[j].as_f64().unwrap()).abs() < 1e-6);
+        }
+    }
+    for x in [
+        [4.0, 15.0, 300.0],
+        [1.0, 0.0, 2.0],
+        [5.0, 800.0, 10.0],
+        [2.0, 40.0, 9.0],
+    ] {
+        let z: Vec<f64> = (0..3).map(|j| (x[j] - mean[j]) / std[j]).collect();
+        let out = run_ok(&[
+            "predict",
+            "model_2",
+            "--models-location",
+            &models_at,
+            "--format",
+            "json",
+            "--rating",
+            &x[0].to_string(),
+            "--likes",
+            &x[1].to_string(),
+            "--length",
+            &x[2].to_string(),
+        ]);
+        let p: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(p["prediction"], nearest(&d["model_centroids"], &z), "{x:?}");
+    }
+    // The version folder holds the document, plot, report and lineage; the pointer names it.
+    let versions = std::fs::read_dir(dir.path().join("models/models/model_2/versions"))
+        .unwrap()
+        .count();
+    assert_eq!(versions, 1);
+    let current: Value = serde_json::from_slice(
+        &std::fs::read(dir.path().join("models/models/model_2/CURRENT")).unwrap(),
+    )
+    .unwrap();
+    let folder = dir
+        .path()
+        .join("models")
+        .join(current["dir"].as_str().unwrap());
+    for f in ["model.json", "plot.svg", "report.md", "lineage.json"] {
+        assert!(folder.join(f).is_file(), "{f}");
+    }
+    let svg = std::fs::read_to_string(folder.join("plot.svg")).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("C0") && svg.contains("length"));
+    let lineage: Vec<Value> =
+        serde_json::from_slice(&std::fs::read(folder.join("lineage.json")).unwrap()).unwrap();
+    assert_eq!(lineage.len(), 12);
+}
