@@ -9,7 +9,10 @@ use serde_json::Value;
 const ROWS: usize = 300;
 
 fn train(location: &str, extra: &[&str]) -> std::process::Output {
-    let mut args = vec!["train", "--lake", location, "--cohort-rows", "100"];
+    let mut args = vec!["train", "--lake", location];
+    if !extra.contains(&"--cohort-rows") {
+        args.extend(["--cohort-rows", "100"]);
+    }
     args.extend_from_slice(extra);
     reviewlake().args(&args).output().unwrap()
 }
