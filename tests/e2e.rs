@@ -1,0 +1,153 @@
+//! The whole pipeline through the binary only, on the real broker and the S3 server: produce
+//! 30,000 synthetic reviews, ingest, count with SQL, train, serve, and post a prediction that must
+//! equal what `reviewlake predict` says.
+
+mod common;
+
+use std::{
+    io::{BufRead, BufReader, Read, Write},
+    net::TcpStream,
+    process::Stdio,
+    time::{Duration, Instant},
+};
+
+use common::*;
+use serde_json::Value;
+
+/// A minimal HTTP/1.1 POST over a plain socket: status and body.
+fn http_post(addr: &str, path: &str, body: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response[9..12].parse().unwrap();
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn produce_ingest_query_train_serve_predict_on_s3() {
+    let topic = unique("e2e");
+    create_topic(&topic, 2).await;
+    let lake = format!("{}/{}", s3_root(), unique("e2e-lake"));
+    run_ok(&[
+        "produce",
+        "--topic",
+        &topic,
+        "--synthetic",
+        "30000",
+        "--seed",
+        "7",
+    ]);
+    run_ok(&[
+        "ingest",
+        "--topic",
+        &topic,
+        "--lake",
+        &lake,
+        "--exit-at-end",
+        "--group",
+        &unique("g"),
+    ]);
+    let count = sql_json(
+        &lake,
+        "SELECT count(*) AS n, count(DISTINCT review_id) AS ids FROM reviews",
+    );
+    assert_eq!(
+        (count[0]["n"].as_i64(), count[0]["ids"].as_i64()),
+        (Some(30000), Some(30000))
+    );
+
+    run_ok(&["train", "--lake", &lake, "--cohort-rows", "10000"]);
+    let out = run_ok(&["models", "--lake", &lake, "--format", "json"]);
+    let docs: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(docs.len(), 3);
+    for d in &docs {
+        assert_eq!(
+            d["rows_used"].as_u64().unwrap() + d["rows_excluded"].as_u64().unwrap(),
+            10000
+        );
+    }
+
+    // Serve on a free port: ask the OS for one, then hand it to the server.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut server = reviewlake()
+        .args(["serve", "--lake", &lake, "--bind", &addr])
+        .env("REVIEWLAKE_LOG", "info")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = server.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let line = rx
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .expect("server start");
+        if line.contains("serving on") {
+            break;
+        }
+    }
+    for (model, x) in [
+        ("model_1", [4.0, 15.0, 300.0]),
+        ("model_2", [1.0, 0.0, 12.0]),
+        ("model_3", [5.0, 120.0, 40.0]),
+    ] {
+        let (status, body) = http_post(
+            &addr,
+            &format!("/predict/{model}"),
+            &format!(
+                r#"{{"rating": {}, "likes": {}, "length": {}}}"#,
+                x[0], x[1], x[2]
+            ),
+        );
+        assert_eq!(status, 200, "{body}");
+        let served: Value = serde_json::from_str(&body).unwrap();
+        let out = run_ok(&[
+            "predict",
+            model,
+            "--lake",
+            &lake,
+            "--format",
+            "json",
+            "--rating",
+            &x[0].to_string(),
+            "--likes",
+            &x[1].to_string(),
+            "--length",
+            &x[2].to_string(),
+        ]);
+        let local: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(served["prediction"], local["prediction"], "{model}");
+        assert_eq!(served["version"], 1);
+    }
+    // SIGTERM drains and exits cleanly.
+    let pid = server.id().to_string();
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    let status = server.wait().unwrap();
+    assert!(status.success(), "serve exited with {status}");
+}
