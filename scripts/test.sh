@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The project's test command: installs and starts the test services (scripts/services.sh), runs
-# every test of the workspace against them, and stops them again.
+# The project's test command: installs and starts the test services (scripts/services.sh), checks
+# docker-compose.yml with docker-compose, runs every test of the workspace against the services,
+# and stops them again.
 #
 #   scripts/test.sh [extra cargo test arguments]
 set -euo pipefail
@@ -12,6 +13,21 @@ if [ "${KEEP_SERVICES:-0}" != "1" ]; then
   trap 'scripts/services.sh down' EXIT
 fi
 scripts/services.sh up
+# docker-compose.yml is checked by docker-compose itself (no Docker engine needed for `config`).
+if ! command -v docker-compose >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "[test] installing docker-compose (Debian package) to check docker-compose.yml"
+  (apt-get install -y -qq docker-compose >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq docker-compose >/dev/null; }) \
+    || echo "[test] could not install docker-compose" >&2
+fi
+if command -v docker-compose >/dev/null; then
+  docker-compose -f docker-compose.yml config -q
+  echo "[test] docker-compose.yml: valid"
+elif [ "${CI:-}" = true ]; then
+  echo "[test] docker-compose is required in CI to check docker-compose.yml" >&2
+  exit 1
+else
+  echo "[test] docker-compose not installed: skipping the docker-compose.yml check" >&2
+fi
 # shellcheck disable=SC1091
 . "$STATE/env"
 cargo test --workspace --all-targets "$@"

@@ -389,6 +389,62 @@ mod tests {
         Cli::command().debug_assert();
     }
 
+    /// Every environment variable an argument reads, across all subcommands.
+    fn env_names(cmd: &clap::Command, out: &mut Vec<String>) {
+        for arg in cmd.get_arguments() {
+            if let Some(env) = arg.get_env() {
+                out.push(env.to_string_lossy().into_owned());
+            }
+        }
+        for sub in cmd.get_subcommands() {
+            env_names(sub, out);
+        }
+    }
+
+    /// The variables docker-compose.yml gives the reviewlake services must be ones the binary
+    /// (or the S3 client it uses) reads; a typo would be silently ignored otherwise.
+    #[test]
+    fn docker_compose_sets_only_variables_the_binary_reads() {
+        let mut known = Vec::new();
+        env_names(&Cli::command(), &mut known);
+        let s3 = [
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_SESSION_TOKEN",
+            "AWS_REGION",
+            "AWS_DEFAULT_REGION",
+            "AWS_ENDPOINT_URL",
+            "AWS_ENDPOINT_URL_S3",
+            "AWS_ENDPOINT",
+            "AWS_ALLOW_HTTP",
+        ];
+        let compose = include_str!("../docker-compose.yml");
+        let mut checked = 0;
+        for line in compose.lines() {
+            let Some((key, _)) = line.trim().split_once(':') else {
+                continue;
+            };
+            let ours = key.starts_with("REVIEWLAKE_") || key == "KAFKA_BROKERS";
+            if ours {
+                assert!(
+                    known.iter().any(|k| k == key),
+                    "docker-compose.yml sets {key}, which no flag reads"
+                );
+                checked += 1;
+            } else if key.starts_with("AWS_") {
+                assert!(
+                    s3.contains(&key),
+                    "docker-compose.yml sets {key}, which the S3 client does not read"
+                );
+                checked += 1;
+            }
+        }
+        assert!(
+            checked >= 10,
+            "found only {checked} variables: is the file's layout still the same?"
+        );
+    }
+
     #[test]
     fn durations_parse_with_units() {
         assert_eq!(parse_duration("30s").unwrap(), Duration::from_secs(30));

@@ -602,3 +602,51 @@ async fn real_socket_and_a_reload_under_load_fail_no_request() {
         "the server stopped"
     );
 }
+
+/// The hand-testing files in `api/` cover every route, and the Postman collection holds the same
+/// requests as the `.http` file.
+#[test]
+fn http_file_and_postman_collection_cover_every_route() {
+    let http = include_str!("../../api/reviewlake.http");
+    let postman: Value =
+        serde_json::from_str(include_str!("../../api/reviewlake.postman_collection.json")).unwrap();
+    let from_http: Vec<(String, String)> = http
+        .lines()
+        .filter_map(|l| {
+            let (m, u) = l.split_once(' ')?;
+            ["GET", "POST"]
+                .contains(&m)
+                .then(|| (m.to_string(), u.replace("{{base}}", "")))
+        })
+        .collect();
+    let from_postman: Vec<(String, String)> = postman["item"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            let r = &i["request"];
+            (
+                r["method"].as_str().unwrap().to_string(),
+                r["url"]["raw"].as_str().unwrap().replace("{{base}}", ""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        from_http, from_postman,
+        "regenerate the Postman collection from api/reviewlake.http"
+    );
+    for (method, path) in openapi::ROUTES {
+        assert!(
+            from_http
+                .iter()
+                .any(|(m, u)| m.eq_ignore_ascii_case(method) && openapi::matches(path, u)),
+            "api/reviewlake.http has no example for {method} {path}"
+        );
+    }
+    for status in ["400", "415", "422", "404", "405"] {
+        assert!(
+            http.contains(&format!("Error {status}")),
+            "no example of error {status}"
+        );
+    }
+}
