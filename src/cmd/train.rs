@@ -51,31 +51,46 @@ pub(crate) async fn run(args: TrainArgs) -> anyhow::Result<()> {
         options.engine.name()
     );
     let total = cohorts.len();
-    let mut failed = Vec::new();
-    for (i, cohort) in cohorts.iter().enumerate() {
-        eprintln!(
-            "[{}/{total}] {}: querying {}",
-            i + 1,
-            cohort.name,
-            cohort.origin()
-        );
-        let fitted = match fit_cohort(&query, &lineage, cohort, &options).await {
-            Ok(f) => f,
-            Err(e) => {
-                eprintln!("[{}/{total}] {}: FAILED: {e}", i + 1, cohort.name);
-                failed.push(cohort.name.clone());
-                continue;
+    // The cohort queries run concurrently, so one cohort's SQL overlaps another's fit; the
+    // results are published in file order.
+    eprintln!(
+        "querying and fitting: {}",
+        cohorts
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let fits = futures::future::join_all(cohorts.iter().map(|cohort| {
+        let (query, lineage, options) = (&query, &lineage, &options);
+        async move {
+            let result = fit_cohort(query, lineage, cohort, options).await;
+            match &result {
+                Ok(f) => eprintln!(
+                    "  {}: {} rows ({} excluded), query {:.2}s, fit {:.2}s",
+                    cohort.name,
+                    f.doc.rows_used,
+                    f.doc.rows_excluded,
+                    f.doc.timings.query_seconds,
+                    f.doc.timings.fit_seconds
+                ),
+                Err(e) => eprintln!("  {}: FAILED: {e}", cohort.name),
             }
+            result
+        }
+    }))
+    .await;
+    let mut failed = Vec::new();
+    for (i, (cohort, fitted)) in cohorts.iter().zip(fits).enumerate() {
+        let Ok(fitted) = fitted else {
+            failed.push(cohort.name.clone());
+            continue;
         };
         let (doc, current) = publish(&store, &lineage, fitted).await?;
         eprintln!(
-            "[{}/{total}] {}: {} rows ({} excluded), query {:.2}s, fit {:.2}s, {} iterations, cost {:.6e}, silhouette {}, sizes {:?} -> version {} ({})",
+            "[{}/{total}] {}: {} iterations, cost {:.6e}, silhouette {}, sizes {:?} -> version {} ({})",
             i + 1,
             doc.name,
-            doc.rows_used,
-            doc.rows_excluded,
-            doc.timings.query_seconds,
-            doc.timings.fit_seconds,
             doc.iterations,
             doc.cost,
             doc.silhouette.map_or("-".into(), |s| format!("{s:.4}")),

@@ -248,11 +248,17 @@ fn kmeans_plus_plus(rows: &RowMajor<'_>, k: usize, rng: &mut ChaCha8Rng) -> Vec<
             let target = rng.random::<f64>() * potential;
             let pick = cumulative.partition_point(|&c| c <= target).min(rows.n - 1);
             let candidate = rows.row(pick);
-            let mut pot = 0.0;
-            for (i, (cd, cl)) in candidate_dist.iter_mut().zip(&closest).enumerate() {
-                *cd = sq_dist(rows.row(i), candidate).min(*cl);
-                pot += *cd;
-            }
+            let pot = match d {
+                3 => min_dist_fixed::<3>(&rows.values, candidate, &closest, &mut candidate_dist),
+                _ => {
+                    let mut pot = 0.0;
+                    for (i, (cd, cl)) in candidate_dist.iter_mut().zip(&closest).enumerate() {
+                        *cd = sq_dist(rows.row(i), candidate).min(*cl);
+                        pot += *cd;
+                    }
+                    pot
+                }
+            };
             if best.is_none_or(|(p, _)| pot < p) {
                 best = Some((pot, pick));
                 std::mem::swap(&mut best_dist, &mut candidate_dist);
@@ -264,6 +270,24 @@ fn kmeans_plus_plus(rows: &RowMajor<'_>, k: usize, rng: &mut ChaCha8Rng) -> Vec<
         centres.extend_from_slice(rows.row(pick));
     }
     centres
+}
+
+/// `out[i] = min(closest[i], |row i - candidate|²)`; returns the sum.
+fn min_dist_fixed<const D: usize>(
+    values: &[f64],
+    candidate: &[f64],
+    closest: &[f64],
+    out: &mut [f64],
+) -> f64 {
+    let (rows, _) = values.as_chunks::<D>();
+    let c: &[f64; D] = candidate.try_into().expect("D values");
+    let mut pot = 0.0;
+    for ((x, cl), o) in rows.iter().zip(closest).zip(out.iter_mut()) {
+        let d: f64 = (0..D).map(|j| (x[j] - c[j]) * (x[j] - c[j])).sum();
+        *o = d.min(*cl);
+        pot += *o;
+    }
+    pot
 }
 
 /// Lloyd iterations from `centres` (`k * d`, row-major) until the squared shift of the centroids
@@ -315,7 +339,52 @@ fn lloyd(
 }
 
 /// Assigns each row to its nearest centre, filling per-cluster sums and counts; returns the cost.
+/// Common feature counts get a loop whose row length is known at compile time.
 fn assign(rows: &RowMajor<'_>, centres: &[f64], sums: &mut [f64], counts: &mut [u64]) -> f64 {
+    match rows.d {
+        2 => assign_fixed::<2>(&rows.values, centres, sums, counts),
+        3 => assign_fixed::<3>(&rows.values, centres, sums, counts),
+        4 => assign_fixed::<4>(&rows.values, centres, sums, counts),
+        _ => assign_any(rows, centres, sums, counts),
+    }
+}
+
+fn assign_fixed<const D: usize>(
+    values: &[f64],
+    centres: &[f64],
+    sums: &mut [f64],
+    counts: &mut [u64],
+) -> f64 {
+    let (rows, _) = values.as_chunks::<D>();
+    let (cs, _) = centres.as_chunks::<D>();
+    let dot = |a: &[f64; D], b: &[f64; D]| (0..D).map(|j| a[j] * b[j]).sum::<f64>();
+    let norms: Vec<f64> = cs.iter().map(|c| dot(c, c)).collect();
+    let mut local = vec![[0.0f64; D]; cs.len()];
+    counts.fill(0);
+    let mut cost = 0.0;
+    for x in rows {
+        let mut best = 0;
+        let mut best_score = f64::INFINITY;
+        for (c, centre) in cs.iter().enumerate() {
+            let score = norms[c] - 2.0 * dot(x, centre);
+            if score < best_score {
+                best_score = score;
+                best = c;
+            }
+        }
+        cost += (best_score + dot(x, x)).max(0.0);
+        counts[best] += 1;
+        for j in 0..D {
+            local[best][j] += x[j];
+        }
+    }
+    for (s, l) in sums.chunks_exact_mut(D).zip(&local) {
+        s.copy_from_slice(l);
+    }
+    cost
+}
+
+fn assign_any(rows: &RowMajor<'_>, centres: &[f64], sums: &mut [f64], counts: &mut [u64]) -> f64 {
     let d = rows.d;
     let k = counts.len();
     sums.fill(0.0);
