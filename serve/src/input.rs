@@ -22,8 +22,27 @@ pub enum Request {
     Batch(Vec<[f64; 3]>),
 }
 
+/// The most common body, `{"rating": n, "likes": n, "length": n}` with numbers, parsed without
+/// building a JSON tree; anything else takes the general path.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Plain {
+    rating: f64,
+    likes: f64,
+    length: f64,
+}
+
 /// Parses a JSON body; `max_batch` bounds a batch's size.
 pub fn parse(body: &[u8], max_batch: usize) -> Result<Request, ApiError> {
+    if let Ok(p) = serde_json::from_slice::<Plain>(body) {
+        let in_range = |x: f64, (lo, hi): (f64, f64)| x >= lo && x <= hi;
+        if in_range(p.rating, RATING_RANGE)
+            && in_range(p.likes, LIKES_RANGE)
+            && in_range(p.length, LENGTH_RANGE)
+        {
+            return Ok(Request::One([p.rating, p.likes, p.length]));
+        }
+    }
     let value: Value = serde_json::from_slice(body).map_err(|e| {
         ApiError::new(
             StatusCode::BAD_REQUEST,

@@ -41,6 +41,20 @@ pub struct AppState {
     pub limits: Limits,
 }
 
+#[derive(serde::Serialize)]
+struct Prediction<'a> {
+    prediction: usize,
+    model: &'a str,
+    version: u64,
+}
+
+#[derive(serde::Serialize)]
+struct Predictions<'a> {
+    predictions: Vec<usize>,
+    model: &'a str,
+    version: u64,
+}
+
 /// The model a response was about, for the metrics' `model` label.
 #[derive(Debug, Clone)]
 struct ModelLabel(String);
@@ -64,10 +78,7 @@ pub fn router(state: AppState) -> Router {
 
 async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let route = request.extensions().get::<MatchedPath>().cloned();
     let method = request.method().clone();
     let response = next.run(request).await;
     let elapsed = started.elapsed();
@@ -76,7 +87,8 @@ async fn track(State(state): State<AppState>, request: Request, next: Next) -> R
         .get::<ModelLabel>()
         .map_or("", |m| m.0.as_str());
     let status = response.status().as_u16();
-    state.metrics.record(&route, model, status, elapsed);
+    let route = route.as_ref().map_or("unmatched", |p| p.as_str());
+    state.metrics.record(route, model, status, elapsed);
     tracing::debug!(%method, route, model, status, micros = elapsed.as_micros() as u64, "request");
     response
 }
@@ -142,22 +154,20 @@ fn answer(
         }
     })?;
     let doc = &loaded.model.doc;
-    let response = match input::parse(&body, state.limits.max_batch)? {
-        input::Request::One(x) => Json(json!({
-            "prediction": loaded.model.predict(&x),
-            "model": doc.name,
-            "version": doc.version,
-        })),
-        input::Request::Batch(rows) => {
-            let predictions: Vec<usize> = rows.iter().map(|x| loaded.model.predict(x)).collect();
-            Json(json!({
-                "predictions": predictions,
-                "model": doc.name,
-                "version": doc.version,
-            }))
-        }
-    };
-    Ok(response.into_response())
+    Ok(match input::parse(&body, state.limits.max_batch)? {
+        input::Request::One(x) => Json(Prediction {
+            prediction: loaded.model.predict(&x),
+            model: &doc.name,
+            version: doc.version,
+        })
+        .into_response(),
+        input::Request::Batch(rows) => Json(Predictions {
+            predictions: rows.iter().map(|x| loaded.model.predict(x)).collect(),
+            model: &doc.name,
+            version: doc.version,
+        })
+        .into_response(),
+    })
 }
 
 async fn models(State(state): State<AppState>) -> Json<serde_json::Value> {
