@@ -19,6 +19,9 @@ pub(crate) struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
+    /// Run the whole pipeline on this machine: broker (embedded unless --brokers), produce,
+    /// ingest, train, serve.
+    Demo(DemoArgs),
     /// Send reviews from the dataset's CSV file or a generator to Kafka, one JSON message each.
     Produce(ProduceArgs),
     /// Consume reviews from Kafka into the Parquet lake, exactly once.
@@ -321,6 +324,35 @@ pub(crate) struct ServeArgs {
     /// Most reviews in one batch request.
     #[arg(long, env = "REVIEWLAKE_MAX_BATCH", default_value_t = 1000)]
     pub(crate) max_batch: usize,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DemoArgs {
+    /// Kafka brokers to use; without it, an in-process mock broker (librdkafka's mock cluster).
+    #[arg(long, env = "REVIEWLAKE_DEMO_BROKERS")]
+    pub(crate) brokers: Option<String>,
+    /// Topic to produce to and ingest from.
+    #[arg(long, default_value = "netflix-reviews")]
+    pub(crate) topic: String,
+    /// Synthetic reviews to generate (ignored with --csv).
+    #[arg(long, default_value_t = 150_000)]
+    pub(crate) rows: u64,
+    /// Stream this CSV file instead of synthetic reviews.
+    #[arg(long)]
+    pub(crate) csv: Option<PathBuf>,
+    /// Seed of the generator.
+    #[arg(long, default_value_t = 42)]
+    pub(crate) seed: u64,
+    #[command(flatten)]
+    pub(crate) lake: LakeArgs,
+    #[command(flatten)]
+    pub(crate) sql_dir: SqlDirArgs,
+    /// Rows per cohort (default: the lake's rows / 3).
+    #[arg(long)]
+    pub(crate) cohort_rows: Option<u64>,
+    /// Address the API listens on.
+    #[arg(long, default_value = "127.0.0.1:9999")]
+    pub(crate) bind: String,
 }
 
 #[derive(Debug, Args)]

@@ -1,13 +1,14 @@
 //! One function per subcommand.
 
 mod cohorts;
+mod demo;
 mod ingest;
 mod lake;
 mod models;
 mod produce;
-mod serve;
+pub(crate) mod serve;
 mod sql;
-mod train;
+pub(crate) mod train;
 
 use crate::cli::{Command, LakeCommand};
 
@@ -17,6 +18,7 @@ pub(crate) async fn run(command: Command) -> anyhow::Result<()> {
         Command::Ingest(args) => ingest::run(args).await,
         Command::Sql(args) => sql::run(args).await,
         Command::Cohorts(args) => cohorts::run(args).await,
+        Command::Demo(args) => demo::run(args).await,
         Command::Serve(args) => serve::run(args).await,
         Command::Train(args) => train::run(args).await,
         Command::Models(args) => models::list(args).await,

@@ -1,0 +1,211 @@
+//! `reviewlake demo`: the whole pipeline on one machine, each stage through the same code as its
+//! own subcommand.
+
+use std::{
+    path::PathBuf,
+    sync::{Arc, atomic::AtomicBool},
+    time::Instant,
+};
+
+use anyhow::Context;
+use arrow::array::AsArray;
+use ingest::{DecodeOptions, IngestOptions, KafkaOptions, ProduceOptions, ReviewRecord, source};
+use lake::{Lake, Query};
+use rdkafka::mocking::MockCluster;
+
+use crate::{
+    cli::{DemoArgs, LakeArgs, ModelsLocationArgs, ServeArgs, SqlDirArgs, TrainArgs},
+    cmd, signals,
+};
+
+const PARTITIONS: i32 = 2;
+
+pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let lake = Lake::open(&args.lake.lake)?;
+    let files = args.sql_dir.files();
+    let topic = args.topic.clone();
+    let have = lake_rows(&lake, &files, &topic).await?;
+    // One handler for the whole run: the first Ctrl-C stops the current stage (or drains the
+    // server), a second one exits at once.
+    let stop = signals::stop_flag();
+    let stopped = || stop.load(std::sync::atomic::Ordering::Relaxed);
+
+    // 1-3. Broker, produce, ingest: skipped when the lake already holds this topic's reviews
+    // (an embedded broker starts empty, so its offsets would not match the lake's).
+    if have > 0 {
+        eprintln!(
+            "[1-3/5] reusing the lake at {}: {have} reviews of topic {topic} (delete it to start over)",
+            lake.url()
+        );
+    } else {
+        let mock;
+        let brokers = match &args.brokers {
+            Some(b) => b.clone(),
+            None => {
+                mock = MockCluster::new(1).context("starting the embedded Kafka broker")?;
+                mock.create_topic(&topic, PARTITIONS, 1)?;
+                eprintln!(
+                    "[1/5] embedded Kafka-protocol broker (librdkafka mock cluster) at {}, topic {topic} with {PARTITIONS} partitions",
+                    mock.bootstrap_servers()
+                );
+                mock.bootstrap_servers()
+            }
+        };
+        if args.brokers.is_some() {
+            eprintln!("[1/5] using the Kafka brokers at {brokers}");
+        }
+        let kafka = KafkaOptions {
+            brokers,
+            topic: topic.clone(),
+            extra: Vec::new(),
+        };
+        produce(&args, kafka.clone(), stop.clone()).await?;
+        anyhow::ensure!(!stopped(), "stopped after producing");
+        ingest(&lake, kafka, stop.clone()).await?;
+        anyhow::ensure!(
+            !stopped(),
+            "stopped during ingest; run the demo again to resume"
+        );
+    }
+    let rows = lake_rows(&lake, &files, &topic).await?;
+    anyhow::ensure!(rows > 0, "the lake holds no reviews of topic {topic}");
+
+    // 4. Train: three cohorts of a third of the lake each unless told otherwise.
+    let cohort_rows = args.cohort_rows.unwrap_or((rows / 3).max(1));
+    eprintln!("[4/5] training the cohorts ({cohort_rows} rows each)");
+    let lake_args = || LakeArgs {
+        lake: args.lake.lake.clone(),
+    };
+    cmd::train::run(TrainArgs {
+        lake: lake_args(),
+        sql_dir: SqlDirArgs {
+            sql_dir: args.sql_dir.sql_dir.clone(),
+        },
+        models: ModelsLocationArgs {
+            models_location: None,
+        },
+        names: Vec::new(),
+        cohort_rows,
+        k: 3,
+        seed: 42,
+        n_init: 10,
+        tolerance: 1e-4,
+        max_iter: 300,
+        transform: train::TransformKind::None,
+        engine: train::Engine::Native,
+        threads: 0,
+    })
+    .await?;
+    anyhow::ensure!(!stopped(), "stopped after training");
+
+    // 5. Serve.
+    let base = format!("http://{}", args.bind);
+    let lake_flag = if args.lake.lake == "./lake" {
+        String::new()
+    } else {
+        format!(" --lake {}", args.lake.lake)
+    };
+    eprintln!(
+        "[5/5] pipeline ready in {:.1} s; serving the models on {base} (Ctrl-C stops)\n\n\
+         Try:\n  curl -s -X POST {base}/predict/model_1 -H 'Content-Type: application/json' -d '{{\"rating\": 4, \"likes\": 15, \"length\": 300}}'\n  \
+         curl -s -X POST {base}/predict/model_2 -H 'Content-Type: application/json' -d '{{\"review_rating\": \"1\", \"review_likes\": \"0\", \"review_text\": \"Keeps crashing\"}}'\n  \
+         curl -s {base}/models\n  reviewlake sql{lake_flag}          # SQL prompt over the lake\n  reviewlake models{lake_flag}\n",
+        started.elapsed().as_secs_f64()
+    );
+    cmd::serve::run(ServeArgs {
+        lake: lake_args(),
+        models: ModelsLocationArgs {
+            models_location: None,
+        },
+        bind: args.bind.clone(),
+        reload_interval: std::time::Duration::from_secs(10),
+        max_body_bytes: 1024 * 1024,
+        max_batch: 1000,
+    })
+    .await
+}
+
+async fn lake_rows(lake: &Lake, files: &lake::SqlFiles, topic: &str) -> anyhow::Result<u64> {
+    let query = Query::open(lake, files).await?;
+    let (_, batches) = query
+        .run(&format!(
+            "SELECT count(*) FROM reviews WHERE kafka_topic = '{}'",
+            topic.replace('\'', "''")
+        ))
+        .await?;
+    Ok(batches
+        .first()
+        .map(|b| {
+            b.column(0)
+                .as_primitive::<arrow::datatypes::Int64Type>()
+                .value(0) as u64
+        })
+        .unwrap_or(0))
+}
+
+async fn produce(
+    args: &DemoArgs,
+    kafka: KafkaOptions,
+    stop: Arc<AtomicBool>,
+) -> anyhow::Result<()> {
+    let csv: Option<PathBuf> = args.csv.clone();
+    let (rows, seed) = (args.rows, args.seed);
+    match &csv {
+        Some(path) => eprintln!("[2/5] producing the reviews of {}", path.display()),
+        None => eprintln!("[2/5] producing {rows} synthetic reviews (seed {seed})"),
+    }
+    let options = ProduceOptions {
+        kafka,
+        rate: 0.0,
+        limit: None,
+        string_values: false,
+        progress: true,
+    };
+    let summary = tokio::task::spawn_blocking(move || {
+        let (records, total): (Box<dyn Iterator<Item = ingest::Result<ReviewRecord>>>, _) =
+            match &csv {
+                Some(path) => (Box::new(source::CsvSource::open(path)?), None),
+                None => (
+                    Box::new(source::SyntheticSource::new(rows, seed)),
+                    Some(rows),
+                ),
+            };
+        ingest::produce(&options, records, total, &stop)
+    })
+    .await
+    .context("producer thread panicked")??;
+    eprintln!(
+        "      {} messages acknowledged in {:.2} s",
+        summary.delivered,
+        summary.elapsed.as_secs_f64()
+    );
+    Ok(())
+}
+
+async fn ingest(lake: &Lake, kafka: KafkaOptions, stop: Arc<AtomicBool>) -> anyhow::Result<()> {
+    eprintln!("[3/5] ingesting into {}", lake.url());
+    let options = IngestOptions {
+        kafka,
+        group_id: "reviewlake-demo".into(),
+        exit_at_end: true,
+        max_latency: std::time::Duration::from_secs(1),
+        decode: DecodeOptions::default(),
+        progress: true,
+        ..IngestOptions::default()
+    };
+    let handle = tokio::runtime::Handle::current();
+    let lake = lake.clone();
+    let summary =
+        tokio::task::spawn_blocking(move || ingest::ingest(lake, &options, handle, &stop))
+            .await
+            .context("ingest thread panicked")??;
+    eprintln!(
+        "      {} rows and {} rejected records in {} files, {:.2} s",
+        summary.rows,
+        summary.rejected,
+        summary.files,
+        summary.elapsed.as_secs_f64()
+    );
+    Ok(())
+}
