@@ -32,9 +32,11 @@ fn start(lake: &str, addr: &str) -> (Child, Vec<String>) {
     let deadline = Instant::now() + Duration::from_secs(120);
     let mut lines = Vec::new();
     loop {
-        let line = rx
-            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-            .unwrap_or_else(|_| panic!("the demo did not start serving:\n{}", lines.join("\n")));
+        let Ok(line) = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the demo did not start serving:\n{}", lines.join("\n"));
+        };
         let done = line.contains("serving on");
         lines.push(line);
         if done {
@@ -70,7 +72,11 @@ fn stop(mut child: Child) {
 fn demo_reaches_a_served_prediction_and_reuses_its_lake() {
     let dir = tempfile::tempdir().unwrap();
     let lake = dir.path().join("lake").to_str().unwrap().to_string();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let addr = format!("127.0.0.1:{port}");
 
     let (child, lines) = start(&lake, &addr);
@@ -81,7 +87,8 @@ fn demo_reaches_a_served_prediction_and_reuses_its_lake() {
     assert!(text.contains("curl -s -X POST"), "{text}");
     let served = post(&addr, r#"{"rating": 4, "likes": 15, "length": 300}"#);
     let out = run_ok(&[
-        "predict", "model_1", "--lake", &lake, "--format", "json", "--rating", "4", "--likes", "15", "--length", "300",
+        "predict", "model_1", "--lake", &lake, "--format", "json", "--rating", "4", "--likes",
+        "15", "--length", "300",
     ]);
     let local: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(served["prediction"], local["prediction"]);
@@ -89,7 +96,13 @@ fn demo_reaches_a_served_prediction_and_reuses_its_lake() {
 
     let (child, lines) = start(&lake, &addr);
     let text = lines.join("\n");
-    assert!(text.contains("reusing the lake") && text.contains("3000 reviews"), "{text}");
-    assert_eq!(post(&addr, r#"{"rating": 1, "likes": 0, "length": 5}"#)["version"], 2);
+    assert!(
+        text.contains("reusing the lake") && text.contains("3000 reviews"),
+        "{text}"
+    );
+    assert_eq!(
+        post(&addr, r#"{"rating": 1, "likes": 0, "length": 5}"#)["version"],
+        2
+    );
     stop(child);
 }
