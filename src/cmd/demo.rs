@@ -18,7 +18,11 @@ use crate::{
     cmd, signals,
 };
 
-const PARTITIONS: i32 = 2;
+/// librdkafka's mock broker keeps only about 5 MB of the newest records per partition (it deletes
+/// older log segments), so the embedded broker spreads the reviews over enough partitions to keep
+/// every one: about 10,000 reviews per partition, and 32 partitions for a CSV file.
+const PER_PARTITION: u64 = 10_000;
+const CSV_PARTITIONS: i32 = 32;
 
 pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let started = Instant::now();
@@ -43,10 +47,14 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
         let brokers = match &args.brokers {
             Some(b) => b.clone(),
             None => {
+                let partitions = match args.csv {
+                    Some(_) => CSV_PARTITIONS,
+                    None => args.rows.div_ceil(PER_PARTITION).clamp(2, 256) as i32,
+                };
                 mock = MockCluster::new(1).context("starting the embedded Kafka broker")?;
-                mock.create_topic(&topic, PARTITIONS, 1)?;
+                mock.create_topic(&topic, partitions, 1)?;
                 eprintln!(
-                    "[1/5] embedded Kafka-protocol broker (librdkafka mock cluster) at {}, topic {topic} with {PARTITIONS} partitions",
+                    "[1/5] embedded Kafka-protocol broker (librdkafka mock cluster) at {}, topic {topic} with {partitions} partitions",
                     mock.bootstrap_servers()
                 );
                 mock.bootstrap_servers()
@@ -60,12 +68,20 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
             topic: topic.clone(),
             extra: Vec::new(),
         };
-        produce(&args, kafka.clone(), stop.clone()).await?;
+        let sent = produce(&args, kafka.clone(), stop.clone()).await?;
         anyhow::ensure!(!stopped(), "stopped after producing");
         ingest(&lake, kafka, stop.clone()).await?;
         anyhow::ensure!(
             !stopped(),
             "stopped during ingest; run the demo again to resume"
+        );
+        let landed = lake_rows(&lake, &files, &topic).await?;
+        let rejected = lake_rejected(&lake, &files, &topic).await?;
+        anyhow::ensure!(
+            landed + rejected == sent,
+            "sent {sent} reviews but the lake holds {landed} (+{rejected} rejected): the broker \
+             dropped records before ingest read them (librdkafka's mock broker keeps about 5 MB \
+             per partition); use fewer --rows or a real broker (--brokers)"
         );
     }
     let rows = lake_rows(&lake, &files, &topic).await?;
@@ -127,10 +143,23 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
 }
 
 async fn lake_rows(lake: &Lake, files: &lake::SqlFiles, topic: &str) -> anyhow::Result<u64> {
+    count(lake, files, "reviews", topic).await
+}
+
+async fn lake_rejected(lake: &Lake, files: &lake::SqlFiles, topic: &str) -> anyhow::Result<u64> {
+    count(lake, files, "rejected", topic).await
+}
+
+async fn count(
+    lake: &Lake,
+    files: &lake::SqlFiles,
+    table: &str,
+    topic: &str,
+) -> anyhow::Result<u64> {
     let query = Query::open(lake, files).await?;
     let (_, batches) = query
         .run(&format!(
-            "SELECT count(*) FROM reviews WHERE kafka_topic = '{}'",
+            "SELECT count(*) FROM {table} WHERE kafka_topic = '{}'",
             topic.replace('\'', "''")
         ))
         .await?;
@@ -148,7 +177,7 @@ async fn produce(
     args: &DemoArgs,
     kafka: KafkaOptions,
     stop: Arc<AtomicBool>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<u64> {
     let csv: Option<PathBuf> = args.csv.clone();
     let (rows, seed) = (args.rows, args.seed);
     match &csv {
@@ -180,7 +209,7 @@ async fn produce(
         summary.delivered,
         summary.elapsed.as_secs_f64()
     );
-    Ok(())
+    Ok(summary.delivered)
 }
 
 async fn ingest(lake: &Lake, kafka: KafkaOptions, stop: Arc<AtomicBool>) -> anyhow::Result<()> {
