@@ -9,7 +9,7 @@ use std::{
 
 use anyhow::Context;
 use arrow::array::AsArray;
-use ingest::{DecodeOptions, IngestOptions, KafkaOptions, ProduceOptions, ReviewRecord, source};
+use ingest::{DecodeOptions, IngestOptions, KafkaOptions, ProduceOptions};
 use lake::{Lake, Query};
 use rdkafka::mocking::MockCluster;
 
@@ -191,19 +191,8 @@ async fn produce(
         string_values: false,
         progress: true,
     };
-    let summary = tokio::task::spawn_blocking(move || {
-        let (records, total): (Box<dyn Iterator<Item = ingest::Result<ReviewRecord>>>, _) =
-            match &csv {
-                Some(path) => (Box::new(source::CsvSource::open(path)?), None),
-                None => (
-                    Box::new(source::SyntheticSource::new(rows, seed)),
-                    Some(rows),
-                ),
-            };
-        ingest::produce(&options, records, total, &stop)
-    })
-    .await
-    .context("producer thread panicked")??;
+    let synthetic = csv.is_none().then_some(rows);
+    let summary = cmd::produce::send(options, csv, synthetic, seed, stop).await?;
     eprintln!(
         "      {} messages acknowledged in {:.2} s",
         summary.delivered,
@@ -223,12 +212,7 @@ async fn ingest(lake: &Lake, kafka: KafkaOptions, stop: Arc<AtomicBool>) -> anyh
         progress: true,
         ..IngestOptions::default()
     };
-    let handle = tokio::runtime::Handle::current();
-    let lake = lake.clone();
-    let summary =
-        tokio::task::spawn_blocking(move || ingest::ingest(lake, &options, handle, &stop))
-            .await
-            .context("ingest thread panicked")??;
+    let summary = cmd::ingest::consume(lake.clone(), options, stop).await?;
     eprintln!(
         "      {} rows and {} rejected records in {} files, {:.2} s",
         summary.rows,

@@ -1,5 +1,7 @@
 use anyhow::Context;
-use ingest::{DecodeOptions, IngestOptions};
+use std::sync::{Arc, atomic::AtomicBool};
+
+use ingest::{DecodeOptions, IngestOptions, IngestSummary};
 use lake::{Lake, WriteOptions};
 
 use crate::{cli::IngestArgs, signals};
@@ -22,12 +24,7 @@ pub(crate) async fn run(args: IngestArgs) -> anyhow::Result<()> {
         storage_attempts: args.storage_attempts,
         progress: true,
     };
-    let stop = signals::stop_flag();
-    let handle = tokio::runtime::Handle::current();
-    let summary =
-        tokio::task::spawn_blocking(move || ingest::ingest(lake, &options, handle, &stop))
-            .await
-            .context("ingest thread panicked")??;
+    let summary = consume(lake, options, signals::stop_flag()).await?;
     println!(
         "ingested {} rows and {} rejected records into {} files ({} bytes) in {:.2} s ({:.0} records/s)",
         summary.rows,
@@ -38,4 +35,18 @@ pub(crate) async fn run(args: IngestArgs) -> anyhow::Result<()> {
         summary.records_per_sec()
     );
     Ok(())
+}
+
+/// Runs the ingest loop on a blocking thread until `stop` (or the end, with `exit_at_end`).
+pub(crate) async fn consume(
+    lake: Lake,
+    options: IngestOptions,
+    stop: Arc<AtomicBool>,
+) -> anyhow::Result<IngestSummary> {
+    let handle = tokio::runtime::Handle::current();
+    Ok(
+        tokio::task::spawn_blocking(move || ingest::ingest(lake, &options, handle, &stop))
+            .await
+            .context("ingest thread panicked")??,
+    )
 }

@@ -2,10 +2,10 @@
 
 mod cohorts;
 mod demo;
-mod ingest;
+pub(crate) mod ingest;
 mod lake;
 mod models;
-mod produce;
+pub(crate) mod produce;
 pub(crate) mod serve;
 mod sql;
 pub(crate) mod train;
