@@ -4,11 +4,8 @@
 mod common;
 
 use std::{
-    io::{BufRead, BufReader, Read, Write},
-    net::TcpStream,
     process::{Child, Stdio},
-    sync::mpsc,
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 use common::*;
@@ -22,50 +19,14 @@ fn start(lake: &str, addr: &str) -> (Child, Vec<String>) {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let mut lines = Vec::new();
-    loop {
-        let Ok(line) = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) else {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("the demo did not start serving:\n{}", lines.join("\n"));
-        };
-        let done = line.contains("serving on");
-        lines.push(line);
-        if done {
-            return (child, lines);
-        }
-    }
+    let lines = wait_for_line(&mut child, "serving on", Duration::from_secs(120));
+    (child, lines)
 }
 
 fn post(addr: &str, body: &str) -> Value {
-    let mut s = TcpStream::connect(addr).unwrap();
-    write!(
-        s,
-        "POST /predict/model_1 HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut response = String::new();
-    s.read_to_string(&mut response).unwrap();
-    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
-    serde_json::from_str(response.split_once("\r\n\r\n").unwrap().1).unwrap()
-}
-
-fn stop(mut child: Child) {
-    std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    let status = child.wait().unwrap();
-    assert!(status.success(), "the demo exited with {status}");
+    let (status, body) = http_post(addr, "/predict/model_1", body);
+    assert_eq!(status, 200, "{body}");
+    serde_json::from_str(&body).unwrap()
 }
 
 #[test]
@@ -86,13 +47,9 @@ fn demo_reaches_a_served_prediction_and_reuses_its_lake() {
     assert!(text.contains("1000 rows each"), "{text}");
     assert!(text.contains("curl -s -X POST"), "{text}");
     let served = post(&addr, r#"{"rating": 4, "likes": 15, "length": 300}"#);
-    let out = run_ok(&[
-        "predict", "model_1", "--lake", &lake, "--format", "json", "--rating", "4", "--likes",
-        "15", "--length", "300",
-    ]);
-    let local: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let local = predict_json(&["--lake", &lake], "model_1", [4.0, 15.0, 300.0]);
     assert_eq!(served["prediction"], local["prediction"]);
-    stop(child);
+    terminate(child);
 
     let (child, lines) = start(&lake, &addr);
     let text = lines.join("\n");
@@ -104,5 +61,5 @@ fn demo_reaches_a_served_prediction_and_reuses_its_lake() {
         post(&addr, r#"{"rating": 1, "likes": 0, "length": 5}"#)["version"],
         2
     );
-    stop(child);
+    terminate(child);
 }

@@ -4,37 +4,10 @@
 
 mod common;
 
-use std::{
-    io::{BufRead, BufReader, Read, Write},
-    net::TcpStream,
-    process::Stdio,
-    time::{Duration, Instant},
-};
+use std::{process::Stdio, time::Duration};
 
 use common::*;
 use serde_json::Value;
-
-/// A minimal HTTP/1.1 POST over a plain socket: status and body.
-fn http_post(addr: &str, path: &str, body: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    write!(
-        stream,
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let status = response[9..12].parse().unwrap();
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    (status, body)
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn produce_ingest_query_train_serve_predict_on_s3() {
@@ -93,22 +66,7 @@ async fn produce_ingest_query_train_serve_predict_on_s3() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let stderr = server.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let line = rx
-            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-            .expect("server start");
-        if line.contains("serving on") {
-            break;
-        }
-    }
+    wait_for_line(&mut server, "serving on", Duration::from_secs(30));
     for (model, x) in [
         ("model_1", [4.0, 15.0, 300.0]),
         ("model_2", [1.0, 0.0, 12.0]),
@@ -124,30 +82,10 @@ async fn produce_ingest_query_train_serve_predict_on_s3() {
         );
         assert_eq!(status, 200, "{body}");
         let served: Value = serde_json::from_str(&body).unwrap();
-        let out = run_ok(&[
-            "predict",
-            model,
-            "--lake",
-            &lake,
-            "--format",
-            "json",
-            "--rating",
-            &x[0].to_string(),
-            "--likes",
-            &x[1].to_string(),
-            "--length",
-            &x[2].to_string(),
-        ]);
-        let local: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let local = predict_json(&["--lake", &lake], model, x);
         assert_eq!(served["prediction"], local["prediction"], "{model}");
         assert_eq!(served["version"], 1);
     }
     // SIGTERM drains and exits cleanly.
-    let pid = server.id().to_string();
-    std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap();
-    let status = server.wait().unwrap();
-    assert!(status.success(), "serve exited with {status}");
+    terminate(server);
 }

@@ -22,24 +22,6 @@ fn models(location: &str) -> Vec<Value> {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-fn predict(location: &str, model: &str, x: [f64; 3]) -> Value {
-    let out = run_ok(&[
-        "predict",
-        model,
-        "--lake",
-        location,
-        "--format",
-        "json",
-        "--rating",
-        &x[0].to_string(),
-        "--likes",
-        &x[1].to_string(),
-        "--length",
-        &x[2].to_string(),
-    ]);
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
 fn nearest(centroids: &Value, x: &[f64]) -> usize {
     let dist = |c: &Value| -> f64 {
         c.as_array()
@@ -115,7 +97,7 @@ async fn train_list_predict_and_versions_local_and_s3() {
             [3.0, 200.0, 6.0],
         ] {
             for d in &docs {
-                let p = predict(&location, d["name"].as_str().unwrap(), x);
+                let p = predict_json(&["--lake", &location], d["name"].as_str().unwrap(), x);
                 assert_eq!(
                     p["prediction"],
                     nearest(&d["model_centroids"], &x),
@@ -245,21 +227,7 @@ async fn a_transform_is_stored_and_applied_when_predicting() {
         [2.0, 40.0, 9.0],
     ] {
         let z: Vec<f64> = (0..3).map(|j| (x[j] - mean[j]) / std[j]).collect();
-        let out = run_ok(&[
-            "predict",
-            "model_2",
-            "--models-location",
-            &models_at,
-            "--format",
-            "json",
-            "--rating",
-            &x[0].to_string(),
-            "--likes",
-            &x[1].to_string(),
-            "--length",
-            &x[2].to_string(),
-        ]);
-        let p: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let p = predict_json(&["--models-location", &models_at], "model_2", x);
         assert_eq!(p["prediction"], nearest(&d["model_centroids"], &z), "{x:?}");
     }
     // The version folder holds the document, plot, report and lineage; the pointer names it.

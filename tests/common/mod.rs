@@ -324,3 +324,85 @@ pub fn sql_json(location: &str, query: &str) -> Vec<serde_json::Value> {
     serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
 }
+
+/// `reviewlake predict MODEL --format json` for the raw features `x`, with `store` naming where
+/// the models are (e.g. `["--lake", path]` or `["--models-location", path]`).
+pub fn predict_json(store: &[&str], model: &str, x: [f64; 3]) -> serde_json::Value {
+    let (rating, likes, length) = (x[0].to_string(), x[1].to_string(), x[2].to_string());
+    let mut args = vec!["predict", model, "--format", "json"];
+    args.extend_from_slice(store);
+    args.extend(["--rating", &rating, "--likes", &likes, "--length", &length]);
+    serde_json::from_slice(&run_ok(&args).stdout).unwrap()
+}
+
+/// A minimal HTTP/1.1 POST of a JSON body over a plain socket: status and body.
+pub fn http_post(addr: &str, path: &str, body: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response[9..12].parse().unwrap();
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// Reads `child`'s stderr until a line contains `needle`; returns the lines read. Kills the
+/// child and panics if none does within `timeout`.
+pub fn wait_for_line(
+    child: &mut std::process::Child,
+    needle: &str,
+    timeout: Duration,
+) -> Vec<String> {
+    use std::io::BufRead;
+    let stderr = child.stderr.take().expect("stderr piped");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = std::time::Instant::now() + timeout;
+    let mut lines = Vec::new();
+    loop {
+        let Ok(line) =
+            rx.recv_timeout(deadline.saturating_duration_since(std::time::Instant::now()))
+        else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "no line with {needle:?} within {timeout:?}:\n{}",
+                lines.join("\n")
+            );
+        };
+        let done = line.contains(needle);
+        lines.push(line);
+        if done {
+            return lines;
+        }
+    }
+}
+
+/// Sends SIGTERM and asserts a clean exit.
+pub fn terminate(mut child: std::process::Child) {
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "exited with {status}");
+}
