@@ -125,17 +125,23 @@ pub fn nearest(centroids: &Array2<f64>, point: &[f64]) -> usize {
     best.1
 }
 
+/// The nearest centroid of every row.
+pub fn labels(data: ArrayView2<'_, f64>, centroids: &Array2<f64>) -> Vec<usize> {
+    let rows = RowMajor::new(data);
+    (0..rows.n)
+        .map(|i| nearest(centroids, rows.row(i)))
+        .collect()
+}
+
 /// Mean silhouette with squared Euclidean distance, computed exactly in O(N·k·d) from
 /// per-cluster sums as Spark's `ClusteringEvaluator` does. `None` with fewer than two clusters.
-pub fn silhouette(data: ArrayView2<'_, f64>, centroids: &Array2<f64>) -> Option<f64> {
+/// `labels` are each row's cluster, from [`labels`].
+pub fn silhouette(data: ArrayView2<'_, f64>, labels: &[usize], k: usize) -> Option<f64> {
     let rows = RowMajor::new(data);
-    let (k, d) = (centroids.nrows(), rows.d);
+    let d = rows.d;
     if k < 2 || rows.n == 0 {
         return None;
     }
-    let labels: Vec<usize> = (0..rows.n)
-        .map(|i| nearest(centroids, rows.row(i)))
-        .collect();
     let mut count = vec![0f64; k];
     let mut sum = vec![0f64; k * d];
     let mut sq = vec![0f64; k];
@@ -482,7 +488,7 @@ mod tests {
             "cost {}",
             fit.cost
         );
-        let s = silhouette(data.view(), &fit.centroids).unwrap();
+        let s = silhouette(data.view(), &labels(data.view(), &fit.centroids), 3).unwrap();
         assert!(
             s > 0.9,
             "well separated blobs have a silhouette near 1, got {s}"
@@ -571,7 +577,7 @@ mod tests {
             total += (b - a) / a.max(b);
         }
         let exact = total / n as f64;
-        let fast = silhouette(data.view(), &centroids).unwrap();
+        let fast = silhouette(data.view(), &labels, 2).unwrap();
         assert!((exact - fast).abs() < 1e-9, "{exact} vs {fast}");
     }
 }

@@ -165,12 +165,8 @@ pub async fn fit_cohort(
         Engine::Linfa => linfa_engine::fit(space.view(), &options.params)?,
     };
     let fit_seconds = started.elapsed().as_secs_f64();
-    let labels: Vec<usize> = space
-        .rows()
-        .into_iter()
-        .map(|r| kmeans::nearest(&fit.centroids, r.as_slice().expect("row-major")))
-        .collect();
-    let silhouette = kmeans::silhouette(space.view(), &fit.centroids);
+    let labels = kmeans::labels(space.view(), &fit.centroids);
+    let silhouette = kmeans::silhouette(space.view(), &labels, fit.centroids.nrows());
     drop(space);
     let model_centroids: Vec<Vec<f64>> = fit
         .centroids
