@@ -15,8 +15,7 @@ rm -rf "$OUT"; mkdir -p "$OUT"
 
 scripts/services.sh up
 . "${REVIEWLAKE_SERVICES_DIR:-$ROOT/.services}/env"
-cargo build --release --bin reviewlake
-cargo build --release -p ingest --example bare_consumer
+cargo build --release --workspace --all-targets  # one build for every bench script and test (same features)
 TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
 BIN="$TARGET/release/reviewlake"
 BARE="$TARGET/release/examples/bare_consumer"

@@ -7,6 +7,11 @@ mod signals;
 
 use clap::Parser;
 
+/// mimalloc instead of glibc's allocator: DataFusion's scans of many small files and the HTTP
+/// server allocate and free many short-lived buffers, where glibc spends its time consolidating.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
     cli::init_logging(&cli.log);

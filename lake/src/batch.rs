@@ -7,7 +7,9 @@ use arrow::array::{
     TimestampMicrosecondBuilder, TimestampMillisecondBuilder,
 };
 
-use crate::{Rejected, Result, Review, SourcePosition, rejected_schema, reviews_schema};
+use crate::{
+    Rejected, Result, Review, SourcePosition, rejected_schema, reviews_schema, schema::text_length,
+};
 
 /// Kafka coordinate columns shared by both tables.
 #[derive(Default)]
@@ -42,6 +44,7 @@ pub struct ReviewBuilder {
     pseudo_author_id: StringBuilder,
     author_name: StringBuilder,
     review_text: StringBuilder,
+    review_length: Int32Builder,
     review_rating: Int32Builder,
     review_likes: Int64Builder,
     author_app_version: StringBuilder,
@@ -60,6 +63,8 @@ impl ReviewBuilder {
             .append_option(review.author_name.as_deref());
         self.review_text
             .append_option(review.review_text.as_deref());
+        self.review_length
+            .append_option(review.review_text.as_deref().map(text_length));
         self.review_rating.append_value(review.review_rating);
         self.review_likes.append_value(review.review_likes);
         self.author_app_version
@@ -88,6 +93,7 @@ impl ReviewBuilder {
             Arc::new(self.pseudo_author_id.finish()),
             Arc::new(self.author_name.finish()),
             Arc::new(self.review_text.finish()),
+            Arc::new(self.review_length.finish()),
             Arc::new(self.review_rating.finish()),
             Arc::new(self.review_likes.finish()),
             Arc::new(self.author_app_version.finish()),

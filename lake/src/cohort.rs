@@ -37,13 +37,10 @@ fn render(file: &SqlFile, cohort_rows: u64) -> String {
 const USABLE: &str = "rating IS NOT NULL AND likes IS NOT NULL AND length IS NOT NULL";
 
 async fn check_columns(query: &Query, file: &SqlFile, sql: &str) -> Result<()> {
-    let (schema, _) = query
-        .run(&format!("SELECT * FROM ({sql}) AS cohort LIMIT 0"))
-        .await
-        .map_err(|e| Error::Sql {
-            file: file.origin(),
-            reason: e.to_string(),
-        })?;
+    let schema = query.schema(sql).await.map_err(|e| Error::Sql {
+        file: file.origin(),
+        reason: e.to_string(),
+    })?;
     let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
     if let Some(missing) = FEATURES.iter().find(|f| !names.contains(f)) {
         return Err(Error::Sql {

@@ -95,7 +95,15 @@ async fn read_batches(lake: &Lake, key: &FileKey) -> Result<Vec<RecordBatch>> {
         .with_batch_size(65_536)
         .build()
         .map_err(parquet)?;
-    Ok(reader.collect::<Result<Vec<_>, _>>()?)
+    let batches = reader.collect::<Result<Vec<_>, _>>()?;
+    match key.table {
+        // Files written before `review_length` existed gain it when merged.
+        Table::Reviews => Ok(batches
+            .into_iter()
+            .map(crate::conform_reviews)
+            .collect::<Result<_, _>>()?),
+        Table::Rejected => Ok(batches),
+    }
 }
 
 /// Compacts every partition of the lake. `progress` is called after each merged file.

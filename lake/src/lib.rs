@@ -34,7 +34,7 @@ pub use location::Lake;
 pub use metadata::{FileInfo, read_file_info};
 pub use query::Query;
 pub use review::{Rejected, Review, SourcePosition};
-pub use schema::{column, rejected_schema, reviews_schema};
+pub use schema::{column, conform_reviews, rejected_schema, reviews_schema, text_length};
 pub use snapshot::{ListedFile, PartitionState, Snapshot};
 pub use sqlfiles::{SqlFile, SqlFiles};
 pub use visible::VisibleStore;

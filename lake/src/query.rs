@@ -13,7 +13,7 @@ use datafusion::{
         listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl},
     },
     execution::context::SQLOptions,
-    prelude::{SessionConfig, SessionContext},
+    prelude::{DataFrame, SessionConfig, SessionContext},
 };
 use url::Url;
 
@@ -33,9 +33,23 @@ pub struct Query {
 impl Query {
     /// Registers the lake's tables and the views of `sql`.
     pub async fn open(lake: &Lake, sql: &SqlFiles) -> Result<Self> {
-        let config = SessionConfig::new()
+        // DATAFUSION_* environment variables tune the engine, e.g.
+        // DATAFUSION_EXECUTION_TARGET_PARTITIONS=8.
+        let mut config = SessionConfig::from_env()?
             .with_information_schema(true)
             .with_default_catalog_and_schema("reviewlake", "lake");
+        // Ingest writes one small file per 500 records, a lake holds thousands of them, and each
+        // has a single page per column: their page indexes prune nothing, but reading them
+        // doubles the metadata parsed and cached per file.
+        // Four partitions per core: a scan of many small files waits on a blocking read per
+        // file, and more partitions keep the cores busy meanwhile.
+        if std::env::var_os("DATAFUSION_EXECUTION_TARGET_PARTITIONS").is_none() {
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            config = config.with_target_partitions(4 * cores);
+        }
+        if std::env::var_os("DATAFUSION_EXECUTION_PARQUET_ENABLE_PAGE_INDEX").is_none() {
+            config.options_mut().execution.parquet.enable_page_index = false;
+        }
         let ctx = SessionContext::new_with_config(config);
         ctx.register_object_store(&LAKE_URL, Arc::new(VisibleStore::new(lake.store().clone())));
         for (table, schema) in [
@@ -66,25 +80,34 @@ impl Query {
 
     /// Runs a read-only statement: anything that would create, write or delete is refused.
     pub async fn run(&self, sql: &str) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+        let df = self.plan(sql).await?;
+        let schema = Arc::new(df.schema().as_arrow().clone());
+        let batches = df.collect().await?;
+        Ok((schema, batches))
+    }
+
+    /// The schema a read-only statement would return, without running it (nothing is listed or
+    /// read).
+    pub async fn schema(&self, sql: &str) -> Result<SchemaRef> {
+        Ok(Arc::new(self.plan(sql).await?.schema().as_arrow().clone()))
+    }
+
+    async fn plan(&self, sql: &str) -> Result<DataFrame> {
         let options = SQLOptions::new()
             .with_allow_ddl(false)
             .with_allow_dml(false)
             .with_allow_statements(false);
-        let df =
-            self.ctx
-                .sql_with_options(sql, options)
-                .await
-                .map_err(|e| match e.to_string() {
-                    m if m.contains("not supported")
-                        && (m.contains("DDL") || m.contains("DML") || m.contains("Statement")) =>
-                    {
-                        Error::ReadOnly(m)
-                    }
-                    _ => Error::Query(e),
-                })?;
-        let schema = Arc::new(df.schema().as_arrow().clone());
-        let batches = df.collect().await?;
-        Ok((schema, batches))
+        self.ctx
+            .sql_with_options(sql, options)
+            .await
+            .map_err(|e| match e.to_string() {
+                m if m.contains("not supported")
+                    && (m.contains("DDL") || m.contains("DML") || m.contains("Statement")) =>
+                {
+                    Error::ReadOnly(m)
+                }
+                _ => Error::Query(e),
+            })
     }
 
     /// The DataFusion session, for callers that build plans themselves.

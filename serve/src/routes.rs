@@ -5,8 +5,11 @@ use std::{sync::Arc, time::Instant};
 use axum::{
     Json, Router,
     body::Bytes,
-    extract::{DefaultBodyLimit, MatchedPath, Path, Request, State, rejection::BytesRejection},
-    http::{HeaderMap, StatusCode, header},
+    extract::{
+        DefaultBodyLimit, FromRequestParts, MatchedPath, Path, Request, State,
+        rejection::BytesRejection,
+    },
+    http::{HeaderValue, StatusCode, header, request::Parts},
     middleware::{self, Next},
     response::{IntoResponse, Response},
     routing::{get, post},
@@ -93,10 +96,21 @@ async fn track(State(state): State<AppState>, request: Request, next: Next) -> R
     response
 }
 
+/// The request's `Content-Type`, taken alone (the `HeaderMap` extractor would copy every header).
+struct ContentType(Option<HeaderValue>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ContentType {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(parts.headers.get(header::CONTENT_TYPE).cloned()))
+    }
+}
+
 async fn predict(
     State(state): State<AppState>,
     Path(name): Path<String>,
-    headers: HeaderMap,
+    content_type: ContentType,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     // The name is looked up in the loaded set before anything else; it never reaches a path.
@@ -105,7 +119,7 @@ async fn predict(
     };
     let label = ModelLabel(name);
     let mut response =
-        answer(&state, &loaded, &headers, body).unwrap_or_else(|e| e.into_response());
+        answer(&state, &loaded, &content_type, body).unwrap_or_else(|e| e.into_response());
     response.extensions_mut().insert(label);
     response
 }
@@ -113,11 +127,12 @@ async fn predict(
 fn answer(
     state: &AppState,
     loaded: &crate::registry::Loaded,
-    headers: &HeaderMap,
+    content_type: &ContentType,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
+    let content_type = content_type
+        .0
+        .as_ref()
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     let mime = content_type.split(';').next().unwrap_or("").trim();

@@ -18,13 +18,18 @@ pub(crate) async fn run(args: CohortsArgs) -> anyhow::Result<()> {
         output::write(&mut stdout.lock(), args.format, &schema, &batches)?;
         return Ok(());
     }
-    let mut all = Vec::new();
-    for cohort in files.cohorts()? {
-        all.push((
-            cohort_stats(&query, &cohort, args.cohort_rows).await?,
-            cohort.origin(),
-        ));
-    }
+    // The cohorts run side by side: each ends in a single-threaded window over the whole stream.
+    let cohorts = files.cohorts()?;
+    let stats = futures::future::try_join_all(
+        cohorts
+            .iter()
+            .map(|cohort| cohort_stats(&query, cohort, args.cohort_rows)),
+    )
+    .await?;
+    let all: Vec<_> = stats
+        .into_iter()
+        .zip(cohorts.iter().map(|c| c.origin()))
+        .collect();
     if matches!(
         args.format,
         output::ResultFormat::Json | output::ResultFormat::Ndjson
