@@ -213,7 +213,7 @@ mod tests {
         assert_eq!(a, Request::Batch(vec![[1.0, 0.0, 1.0], [2.0, 1.0, 2.0]]));
         let too_many = format!(
             "[{}]",
-            vec![r#"{"rating":1,"likes":0,"length":1}"#; 11].join(",")
+            [r#"{"rating":1,"likes":0,"length":1}"#; 11].join(",")
         );
         assert_eq!(
             parse(too_many.as_bytes(), 10).unwrap_err().status,

@@ -173,7 +173,16 @@ async fn every_error_is_json_with_its_status() {
     };
     let (app, _) = app(limits).await;
     let ok = r#"{"rating": 4, "likes": 1, "length": 25}"#;
-    let cases: Vec<(Method, &str, Option<&str>, String, StatusCode, &str)> = vec![
+    // (method, path, content type, body, expected status, text the message must hold)
+    type Case<'a> = (
+        Method,
+        &'a str,
+        Option<&'a str>,
+        String,
+        StatusCode,
+        &'a str,
+    );
+    let cases: Vec<Case> = vec![
         (
             Method::POST,
             "/predict/model_1",
