@@ -38,15 +38,15 @@ impl Query {
         let mut config = SessionConfig::from_env()?
             .with_information_schema(true)
             .with_default_catalog_and_schema("reviewlake", "lake");
-        // Ingest writes one small file per 500 records, a lake holds thousands of them, and each
-        // has a single page per column: their page indexes prune nothing, but reading them
-        // doubles the metadata parsed and cached per file.
         // Four partitions per core: a scan of many small files waits on a blocking read per
         // file, and more partitions keep the cores busy meanwhile.
         if std::env::var_os("DATAFUSION_EXECUTION_TARGET_PARTITIONS").is_none() {
             let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
             config = config.with_target_partitions(4 * cores);
         }
+        // Ingest writes one small file per 500 records, a lake holds thousands of them, and each
+        // has a single page per column: their page indexes prune nothing, but reading them
+        // doubles the metadata parsed and cached per file.
         if std::env::var_os("DATAFUSION_EXECUTION_PARQUET_ENABLE_PAGE_INDEX").is_none() {
             config.options_mut().execution.parquet.enable_page_index = false;
         }

@@ -240,7 +240,6 @@ fn mean_variance(rows: &RowMajor<'_>) -> f64 {
 fn kmeans_plus_plus(points: &Points<'_>, k: usize, rng: &mut ChaCha8Rng) -> Vec<f64> {
     let d = points.d;
     let n = points.len();
-    let weight = |i: usize| points.weights.as_ref().map_or(1.0, |w| w[i]);
     let trials = 2 + (k as f64).ln() as usize;
     let mut centres = Vec::with_capacity(k * d);
     // The first centre is a row drawn uniformly.
@@ -260,7 +259,7 @@ fn kmeans_plus_plus(points: &Points<'_>, k: usize, rng: &mut ChaCha8Rng) -> Vec<
     };
     centres.extend_from_slice(points.row(first));
     let mut closest: Vec<f64> = (0..n)
-        .map(|i| weight(i) * sq_dist(points.row(i), points.row(first)))
+        .map(|i| points.weight(i) * sq_dist(points.row(i), points.row(first)))
         .collect();
     let mut potential: f64 = closest.iter().sum();
     let mut cumulative = vec![0.0; n];
@@ -279,7 +278,7 @@ fn kmeans_plus_plus(points: &Points<'_>, k: usize, rng: &mut ChaCha8Rng) -> Vec<
             let candidate = points.row(pick);
             let mut pot = 0.0;
             for (i, (cd, cl)) in candidate_dist.iter_mut().zip(&closest).enumerate() {
-                *cd = (weight(i) * sq_dist(points.row(i), candidate)).min(*cl);
+                *cd = (points.weight(i) * sq_dist(points.row(i), candidate)).min(*cl);
                 pot += *cd;
             }
             if best.is_none_or(|(p, _)| pot < p) {
@@ -295,7 +294,8 @@ fn kmeans_plus_plus(points: &Points<'_>, k: usize, rng: &mut ChaCha8Rng) -> Vec<
     centres
 }
 
-/// What Lloyd's iterations run over: each distinct row once, weighted by how often it occurs.
+/// What k-means++ and Lloyd's iterations run over: each distinct row once, weighted by how often
+/// it occurs.
 /// Review features are small integers (a rating, a like count, a length), so a 500,000-row cohort
 /// holds some 20,000 distinct rows, and the weighted sums, counts and cost are exactly those of
 /// the rows. Data with few repeats keeps its rows, each of weight 1.
@@ -344,6 +344,11 @@ impl<'a> Points<'a> {
 
     fn row(&self, i: usize) -> &[f64] {
         &self.values[i * self.d..(i + 1) * self.d]
+    }
+
+    /// How many rows point `i` stands for.
+    fn weight(&self, i: usize) -> f64 {
+        self.weights.as_ref().map_or(1.0, |w| w[i])
     }
 }
 
@@ -459,7 +464,7 @@ fn assign_any(points: &Points<'_>, centres: &[f64], sums: &mut [f64], counts: &m
     let mut cost = 0.0;
     for i in 0..points.len() {
         let x = points.row(i);
-        let w = points.weights.as_ref().map_or(1.0, |w| w[i]);
+        let w = points.weight(i);
         let mut best = 0;
         let mut best_score = f64::INFINITY;
         for c in 0..k {
