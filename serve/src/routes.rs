@@ -9,14 +9,17 @@ use axum::{
         DefaultBodyLimit, FromRequestParts, MatchedPath, Path, Request, State,
         rejection::BytesRejection,
     },
-    http::{HeaderValue, StatusCode, header, request::Parts},
+    http::{HeaderValue, Method, StatusCode, header, request::Parts},
     middleware::{self, Next},
     response::{IntoResponse, Response},
     routing::{get, post},
 };
 use serde_json::json;
 
-use crate::{ApiError, Metrics, Registry, input, openapi};
+use crate::{
+    ApiError, Metrics, Registry, openapi,
+    predict::{self, BodyError},
+};
 
 /// Limits of the prediction route.
 #[derive(Debug, Clone, Copy)]
@@ -44,19 +47,8 @@ pub struct AppState {
     pub limits: Limits,
 }
 
-#[derive(serde::Serialize)]
-struct Prediction<'a> {
-    prediction: usize,
-    model: &'a str,
-    version: u64,
-}
-
-#[derive(serde::Serialize)]
-struct Predictions<'a> {
-    predictions: Vec<usize>,
-    model: &'a str,
-    version: u64,
-}
+/// The prediction route, as the router and the metrics name it.
+pub(crate) const PREDICT_ROUTE: &str = "/predict/{model}";
 
 /// The model a response was about, for the metrics' `model` label.
 #[derive(Debug, Clone)]
@@ -65,7 +57,7 @@ struct ModelLabel(String);
 /// Builds the API.
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/predict/{model}", post(predict))
+        .route(PREDICT_ROUTE, post(predict))
         .route("/models", get(models))
         .route("/models/{model}", get(model))
         .route("/health", get(health))
@@ -84,16 +76,28 @@ async fn track(State(state): State<AppState>, request: Request, next: Next) -> R
     let route = request.extensions().get::<MatchedPath>().cloned();
     let method = request.method().clone();
     let response = next.run(request).await;
-    let elapsed = started.elapsed();
     let model = response
         .extensions()
         .get::<ModelLabel>()
         .map_or("", |m| m.0.as_str());
-    let status = response.status().as_u16();
     let route = route.as_ref().map_or("unmatched", |p| p.as_str());
+    observe(&state, &method, route, model, response.status(), started);
+    response
+}
+
+/// Records one answered request in the metrics and the debug log.
+pub(crate) fn observe(
+    state: &AppState,
+    method: &Method,
+    route: &str,
+    model: &str,
+    status: StatusCode,
+    started: Instant,
+) {
+    let elapsed = started.elapsed();
+    let status = status.as_u16();
     state.metrics.record(route, model, status, elapsed);
     tracing::debug!(%method, route, model, status, micros = elapsed.as_micros() as u64, "request");
-    response
 }
 
 /// The request's `Content-Type`, taken alone (the `HeaderMap` extractor would copy every header).
@@ -113,76 +117,18 @@ async fn predict(
     content_type: ContentType,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    // The name is looked up in the loaded set before anything else; it never reaches a path.
-    let Some(loaded) = state.registry.get(&name) else {
-        return ApiError::unknown_model(&name, state.registry.names()).into_response();
-    };
-    let label = ModelLabel(name);
-    let mut response =
-        answer(&state, &loaded, &content_type, body).unwrap_or_else(|e| e.into_response());
-    response.extensions_mut().insert(label);
-    response
-}
-
-fn answer(
-    state: &AppState,
-    loaded: &crate::registry::Loaded,
-    content_type: &ContentType,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    let content_type = content_type
-        .0
-        .as_ref()
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let mime = content_type.split(';').next().unwrap_or("").trim();
-    if !(mime.eq_ignore_ascii_case("application/json")
-        || (mime.starts_with("application/") && mime.ends_with("+json")))
-    {
-        return Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            format!(
-                "send the body as JSON with Content-Type: application/json (got {:?})",
-                if content_type.is_empty() {
-                    "none"
-                } else {
-                    content_type
-                }
-            ),
-        ));
-    }
     let body = body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!(
-                    "the body is larger than {} bytes",
-                    state.limits.max_body_bytes
-                ),
-            )
-            .with(json!({ "max_body_bytes": state.limits.max_body_bytes }))
+            BodyError::TooLarge
         } else {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                format!("cannot read the body: {e}"),
-            )
+            BodyError::Unreadable(e.to_string())
         }
-    })?;
-    let doc = &loaded.model.doc;
-    Ok(match input::parse(&body, state.limits.max_batch)? {
-        input::Request::One(x) => Json(Prediction {
-            prediction: loaded.model.predict(&x),
-            model: &doc.name,
-            version: doc.version,
-        })
-        .into_response(),
-        input::Request::Batch(rows) => Json(Predictions {
-            predictions: rows.iter().map(|x| loaded.model.predict(x)).collect(),
-            model: &doc.name,
-            version: doc.version,
-        })
-        .into_response(),
-    })
+    });
+    let (mut response, known) = predict::respond(&state, &name, content_type.0.as_ref(), body);
+    if known {
+        response.extensions_mut().insert(ModelLabel(name));
+    }
+    response
 }
 
 async fn models(State(state): State<AppState>) -> Json<serde_json::Value> {

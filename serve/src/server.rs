@@ -5,7 +5,9 @@ use std::{future::Future, sync::Arc, sync::atomic::Ordering, time::Duration};
 use tokio::net::TcpListener;
 use train::ModelStore;
 
-use crate::{AppState, Limits, Metrics, Registry, router};
+use axum::ServiceExt;
+
+use crate::{Api, AppState, Limits, Metrics, Registry};
 
 /// How to serve.
 #[derive(Debug, Clone)]
@@ -77,7 +79,7 @@ pub async fn run(
     ));
     tracing::info!(%addr, models = report.loaded.len(), "listening");
     on_ready(addr);
-    let result = axum::serve(listener, router(state))
+    let result = axum::serve(listener, Api::new(state).into_make_service())
         .with_graceful_shutdown(shutdown)
         .await;
     reloader.abort();

@@ -3,6 +3,7 @@
 //! concurrent load.
 
 use std::{
+    convert::Infallible,
     sync::{
         Arc,
         atomic::{AtomicBool, AtomicU64, Ordering},
@@ -17,7 +18,7 @@ use axum::{
 use http_body_util::BodyExt;
 use object_store::{ObjectStore, ObjectStoreExt, memory::InMemory};
 use serde_json::{Value, json};
-use serve::{AppState, Limits, Metrics, Registry, openapi, router, server};
+use serve::{Api, AppState, Limits, Metrics, Registry, openapi, router, server};
 use tower::ServiceExt;
 use train::{ModelDoc, ModelStore, artifact::NewVersion};
 
@@ -63,7 +64,8 @@ fn memory_store() -> (Arc<dyn ObjectStore>, ModelStore) {
     (raw.clone(), ModelStore::new(raw, "memory:///"))
 }
 
-async fn app(limits: Limits) -> (axum::Router, ModelStore) {
+/// The API over two models, and its state (for building the plain router beside it).
+async fn app_state(limits: Limits) -> (AppState, ModelStore) {
     let (_, store) = memory_store();
     publish(&store, "model_1", &[SHORT, LONG]).await;
     publish(&store, "model_2", &[LONG, SHORT]).await;
@@ -74,16 +76,25 @@ async fn app(limits: Limits) -> (axum::Router, ModelStore) {
         metrics: Arc::new(Metrics::default()),
         limits,
     };
-    (router(state), store)
+    (state, store)
 }
 
-async fn call(
-    app: &axum::Router,
+async fn app(limits: Limits) -> (Api, ModelStore) {
+    let (state, store) = app_state(limits).await;
+    (Api::new(state), store)
+}
+
+async fn call<S>(
+    app: &S,
     method: Method,
     uri: &str,
     content_type: Option<&str>,
     body: &str,
-) -> (StatusCode, Value, String) {
+) -> (StatusCode, Value, String)
+where
+    S: tower::Service<Request<Body>, Response = axum::response::Response, Error = Infallible>
+        + Clone,
+{
     let mut req = Request::builder().method(method).uri(uri);
     if let Some(ct) = content_type {
         req = req.header(header::CONTENT_TYPE, ct);
@@ -109,7 +120,7 @@ async fn call(
     (status, json, text)
 }
 
-async fn post(app: &axum::Router, uri: &str, body: &str) -> (StatusCode, Value) {
+async fn post(app: &Api, uri: &str, body: &str) -> (StatusCode, Value) {
     let (s, v, _) = call(app, Method::POST, uri, Some("application/json"), body).await;
     (s, v)
 }
@@ -171,7 +182,11 @@ async fn every_error_is_json_with_its_status() {
         max_body_bytes: 256,
         max_batch: 3,
     };
-    let (app, _) = app(limits).await;
+    let (state, _) = app_state(limits).await;
+    let app = Api::new(state.clone());
+    // The router alone answers what `Api` sends it, and prediction requests too (for names the
+    // direct path leaves to it); both must give every answer the same way.
+    let plain = router(state);
     let ok = r#"{"rating": 4, "likes": 1, "length": 25}"#;
     // (method, path, content type, body, expected status, text the message must hold)
     type Case<'a> = (
@@ -315,7 +330,20 @@ async fn every_error_is_json_with_its_status() {
             msg.contains(needle),
             "{method} {uri}: {msg:?} lacks {needle:?}"
         );
+        let (s2, v2, _) = call(&plain, method.clone(), uri, ct, &body).await;
+        assert_eq!((s2, v2), (s, v), "{method} {uri}: router and Api differ");
     }
+    // A percent-encoded name takes the router's path and predicts as the plain name does.
+    let (s, v, _) = call(
+        &app,
+        Method::POST,
+        "/predict/model%5F1",
+        Some("application/json"),
+        ok,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v, post(&app, "/predict/model_1", ok).await.1);
     let (_, v) = post(&app, "/predict/nope", ok).await;
     assert_eq!(v["available"], json!(["model_1", "model_2"]));
     let (_, v) = post(
@@ -374,7 +402,7 @@ async fn models_health_ready_metrics() {
     assert!(text.contains("reviewlake_models_loaded 2"));
 
     // With nothing loaded the server is alive but not ready.
-    let empty = router(AppState {
+    let empty = Api::new(AppState {
         registry: Arc::new(Registry::default()),
         metrics: Arc::new(Metrics::default()),
         limits: Limits::default(),
