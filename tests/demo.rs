@@ -33,12 +33,7 @@ fn post(addr: &str, body: &str) -> Value {
 fn demo_reaches_a_served_prediction_and_reuses_its_lake() {
     let dir = tempfile::tempdir().unwrap();
     let lake = dir.path().join("lake").to_str().unwrap().to_string();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let addr = format!("127.0.0.1:{port}");
+    let addr = free_loopback_addr();
 
     let (child, lines) = start(&lake, &addr);
     let text = lines.join("\n");

@@ -53,13 +53,8 @@ async fn produce_ingest_query_train_serve_predict_on_s3() {
         );
     }
 
-    // Serve on a free port: ask the OS for one, then hand it to the server.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let addr = format!("127.0.0.1:{port}");
+    // Serve on a free port.
+    let addr = free_loopback_addr();
     let mut server = reviewlake()
         .args(["serve", "--lake", &lake, "--bind", &addr])
         .env("REVIEWLAKE_LOG", "info")

@@ -50,6 +50,21 @@ impl Query {
         if std::env::var_os("DATAFUSION_EXECUTION_PARQUET_ENABLE_PAGE_INDEX").is_none() {
             config.options_mut().execution.parquet.enable_page_index = false;
         }
+        // Statistics are collected at planning by decoding every file's footer statistics. On a
+        // lake of thousands of 500-row files that costs more than it saves: a group-by took
+        // 0.81-1.08 s with them and 0.51-0.74 s without (BENCHMARKS.md, SQL run 3). Without them
+        // a count reads one column instead of the footers (3 ms more on a compacted lake), and
+        // the Parquet reader still prunes row groups by their statistics.
+        if std::env::var_os("DATAFUSION_EXECUTION_COLLECT_STATISTICS").is_none() {
+            config.options_mut().execution.collect_statistics = false;
+        }
+        // A cohort numbers the whole stream: a sort of every row. Below this size a partition's
+        // batches are concatenated and sorted once; DataFusion's 1 MiB default sorts each
+        // 8192-row batch alone and merges them all, 1.5 to 2x slower on 1.5M rows (BENCHMARKS.md,
+        // SQL run 3). Above it (a lake far larger than memory) the merge path still applies.
+        if std::env::var_os("DATAFUSION_EXECUTION_SORT_IN_PLACE_THRESHOLD_BYTES").is_none() {
+            config.options_mut().execution.sort_in_place_threshold_bytes = 64 * 1024 * 1024;
+        }
         let ctx = SessionContext::new_with_config(config);
         ctx.register_object_store(&LAKE_URL, Arc::new(VisibleStore::new(lake.store().clone())));
         for (table, schema) in [
