@@ -38,32 +38,43 @@ impl Query {
         let mut config = SessionConfig::from_env()?
             .with_information_schema(true)
             .with_default_catalog_and_schema("reviewlake", "lake");
-        // Four partitions per core: a scan of many small files waits on a blocking read per
-        // file, and more partitions keep the cores busy meanwhile.
-        if std::env::var_os("DATAFUSION_EXECUTION_TARGET_PARTITIONS").is_none() {
-            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-            config = config.with_target_partitions(4 * cores);
-        }
-        // Ingest writes one small file per 500 records, a lake holds thousands of them, and each
-        // has a single page per column: their page indexes prune nothing, but reading them
-        // doubles the metadata parsed and cached per file.
-        if std::env::var_os("DATAFUSION_EXECUTION_PARQUET_ENABLE_PAGE_INDEX").is_none() {
-            config.options_mut().execution.parquet.enable_page_index = false;
-        }
-        // Statistics are collected at planning by decoding every file's footer statistics. On a
-        // lake of thousands of 500-row files that costs more than it saves: a group-by took
-        // 0.81-1.08 s with them and 0.51-0.74 s without (BENCHMARKS.md, SQL run 3). Without them
-        // a count reads one column instead of the footers (3 ms more on a compacted lake), and
-        // the Parquet reader still prunes row groups by their statistics.
-        if std::env::var_os("DATAFUSION_EXECUTION_COLLECT_STATISTICS").is_none() {
-            config.options_mut().execution.collect_statistics = false;
-        }
-        // A cohort numbers the whole stream: a sort of every row. Below this size a partition's
-        // batches are concatenated and sorted once; DataFusion's 1 MiB default sorts each
-        // 8192-row batch alone and merges them all, 1.5 to 2x slower on 1.5M rows (BENCHMARKS.md,
-        // SQL run 3). Above it (a lake far larger than memory) the merge path still applies.
-        if std::env::var_os("DATAFUSION_EXECUTION_SORT_IN_PLACE_THRESHOLD_BYTES").is_none() {
-            config.options_mut().execution.sort_in_place_threshold_bytes = 64 * 1024 * 1024;
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        // Where reviewlake's defaults differ from DataFusion's. Each still yields to its
+        // environment variable, named as DataFusion names it (the key in upper case, `.` as `_`).
+        let defaults = [
+            // Four partitions per core: a scan of many small files waits on a blocking read per
+            // file, and more partitions keep the cores busy meanwhile.
+            (
+                "datafusion.execution.target_partitions",
+                (4 * cores).to_string(),
+            ),
+            // Ingest writes one small file per 500 records, a lake holds thousands of them, and
+            // each has a single page per column: their page indexes prune nothing, but reading
+            // them doubles the metadata parsed and cached per file.
+            (
+                "datafusion.execution.parquet.enable_page_index",
+                "false".into(),
+            ),
+            // Statistics are collected at planning by decoding every file's footer statistics.
+            // On a lake of thousands of 500-row files that costs more than it saves: a group-by
+            // took 0.81-1.08 s with them and 0.51-0.74 s without (BENCHMARKS.md, SQL run 3).
+            // Without them a count reads one column instead of the footers (3 ms more on a
+            // compacted lake), and the Parquet reader still prunes row groups by their statistics.
+            ("datafusion.execution.collect_statistics", "false".into()),
+            // A cohort numbers the whole stream: a sort of every row. Below this size a
+            // partition's batches are concatenated and sorted once; DataFusion's 1 MiB default
+            // sorts each 8192-row batch alone and merges them all, 1.5 to 2x slower on 1.5M rows
+            // (BENCHMARKS.md, SQL run 3). Above it (a lake far larger than memory) the merge path
+            // still applies.
+            (
+                "datafusion.execution.sort_in_place_threshold_bytes",
+                (64 * 1024 * 1024).to_string(),
+            ),
+        ];
+        for (key, value) in defaults {
+            if std::env::var_os(key.to_uppercase().replace('.', "_")).is_none() {
+                config.options_mut().set(key, &value)?;
+            }
         }
         let ctx = SessionContext::new_with_config(config);
         ctx.register_object_store(&LAKE_URL, Arc::new(VisibleStore::new(lake.store().clone())));
@@ -128,5 +139,33 @@ impl Query {
     /// The DataFusion session, for callers that build plans themselves.
     pub fn context(&self) -> &SessionContext {
         &self.ctx
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// reviewlake's own defaults reach the session (CI sets no `DATAFUSION_*` variable).
+    #[tokio::test]
+    async fn the_session_carries_the_lake_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
+        let query = Query::open(&lake, &SqlFiles::default()).await.unwrap();
+        let options = query.context().state().config().options().clone();
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        assert_eq!(options.execution.target_partitions, 4 * cores);
+        assert!(!options.execution.parquet.enable_page_index);
+        assert!(!options.execution.collect_statistics);
+        assert_eq!(
+            options.execution.sort_in_place_threshold_bytes,
+            64 * 1024 * 1024
+        );
+        // The shipped views are registered: the cohorts select from `arrivals`.
+        let (_, batches) = query
+            .run("SELECT count(*) AS n FROM arrivals")
+            .await
+            .unwrap();
+        assert_eq!(batches[0].num_rows(), 1);
     }
 }
