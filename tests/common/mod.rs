@@ -335,7 +335,6 @@ pub fn predict_json(store: &[&str], model: &str, x: [f64; 3]) -> serde_json::Val
     serde_json::from_slice(&run_ok(&args).stdout).unwrap()
 }
 
-/// A minimal HTTP/1.1 POST of a JSON body over a plain socket: status and body.
 /// A loopback address with a port the OS just reported free, for a server under test.
 pub fn free_loopback_addr() -> String {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -346,6 +345,7 @@ pub fn free_loopback_addr() -> String {
     format!("127.0.0.1:{port}")
 }
 
+/// A minimal HTTP/1.1 POST of a JSON body over a plain socket: status and body.
 pub fn http_post(addr: &str, path: &str, body: &str) -> (u16, String) {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(addr).unwrap();
