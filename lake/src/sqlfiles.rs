@@ -12,13 +12,10 @@ const SHIPPED_COHORTS: [(&str, &str); 3] = [
     ("model_3", include_str!("../../sql/cohorts/model_3.sql")),
 ];
 
-const SHIPPED_VIEWS: [(&str, &str); 2] = [
-    ("arrivals", include_str!("../../sql/views/arrivals.sql")),
-    (
-        "reviews_daily",
-        include_str!("../../sql/views/reviews_daily.sql"),
-    ),
-];
+const SHIPPED_VIEWS: [(&str, &str); 1] = [(
+    "reviews_daily",
+    include_str!("../../sql/views/reviews_daily.sql"),
+)];
 
 /// One named SQL text and where it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,15 +1,18 @@
--- Training cohort of model_3: the third slice of ${cohort_rows} reviews of the stream in
--- arrival order (the `arrivals` view, sql/views/arrivals.sql: Kafka record timestamp, then
--- partition, then offset), as the original system gathered 1000 batches of 500 records per model.
--- Returns the three training features; a row whose feature is NULL is counted and excluded by
--- the trainer.
+-- Training cohort of model_3: the third slice of ${cohort_rows} reviews of the stream in arrival
+-- order (Kafka record timestamp, then partition, then offset), as the original system gathered
+-- 1000 batches of 500 records per model. Returns the three training features; a row whose
+-- feature is NULL is counted and excluded by the trainer.
 --
 -- review_length equals character_length(review_text) but needs no text decoding.
 -- ${cohort_rows} is replaced by --cohort-rows (default 500000). Edit freely, or add model_4.sql.
-SELECT
-    review_rating AS rating,
-    review_likes  AS likes,
-    review_length AS length   -- characters, as Spark's length(); stored at ingest
-FROM arrivals
+SELECT rating, likes, length
+FROM (
+    SELECT
+        review_rating AS rating,
+        review_likes  AS likes,
+        review_length AS length,   -- characters, as Spark's length(); stored at ingest
+        row_number() OVER (ORDER BY kafka_timestamp, kafka_partition, kafka_offset) AS arrival
+    FROM reviews
+) AS stream
 WHERE arrival > 2 * ${cohort_rows} AND arrival <= 3 * ${cohort_rows}
 ORDER BY arrival
