@@ -161,9 +161,9 @@ mod tests {
             options.execution.sort_in_place_threshold_bytes,
             64 * 1024 * 1024
         );
-        // The shipped views are registered: the cohorts select from `arrivals`.
+        // The shipped views are registered beside the tables.
         let (_, batches) = query
-            .run("SELECT count(*) AS n FROM arrivals")
+            .run("SELECT count(*) AS n FROM reviews_daily")
             .await
             .unwrap();
         assert_eq!(batches[0].num_rows(), 1);
