@@ -244,3 +244,118 @@ async fn a_script_file_runs_every_statement_and_views_load() {
         "{\"a\":30}\n{\"b\":30}\n"
     );
 }
+
+/// Writes `rows` (all of one partition) as one `reviews` file the way files were written before
+/// the lake kept arrival order: rows in reverse, and no order claim in the footer.
+async fn write_file_without_order_claim(lake: &Lake, topic: &str, rows: &[&FixtureRow]) {
+    use lake::{FileKey, Review, ReviewBuilder, SourcePosition, Table};
+    use object_store::ObjectStoreExt;
+    use parquet::{
+        arrow::ArrowWriter, file::metadata::KeyValue, file::properties::WriterProperties,
+    };
+    let mut b = ReviewBuilder::default();
+    for r in rows.iter().rev() {
+        let review = Review {
+            review_id: r.id.as_str().into(),
+            review_text: r.text.as_deref().map(Into::into),
+            review_rating: r.rating,
+            review_likes: r.likes,
+            review_timestamp_us: r.kafka_ts_ms * 1000,
+            ..Default::default()
+        };
+        let at = SourcePosition {
+            partition: r.partition,
+            offset: r.offset,
+            timestamp_ms: Some(r.kafka_ts_ms),
+        };
+        b.append(&review, &at);
+    }
+    let batch = b.finish(topic).unwrap();
+    let (first, last) = (rows[0].offset, rows[rows.len() - 1].offset);
+    let kv = |k: &str, v: i64| KeyValue::new(format!("reviewlake.{k}"), v.to_string());
+    let props = WriterProperties::builder()
+        .set_key_value_metadata(Some(vec![
+            kv("first_offset", first),
+            kv("last_offset", last),
+        ]))
+        .build();
+    let mut buf = Vec::new();
+    let mut w = ArrowWriter::try_new(&mut buf, batch.schema(), Some(props)).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    let key = FileKey {
+        table: Table::Reviews,
+        topic: topic.into(),
+        partition: rows[0].partition,
+        first_offset: first,
+        last_offset: last,
+    };
+    lake.store()
+        .put(&key.path().unwrap(), buf.into())
+        .await
+        .unwrap();
+}
+
+/// The cohorts slice the stream by (timestamp, partition, offset) even when a partition's
+/// timestamps go backwards, and when one file predates the lake's arrival order (unsorted, no
+/// claim in its footer); after compaction, which rewrites it in order, the slices are the same.
+#[tokio::test(flavor = "multi_thread")]
+async fn cohorts_follow_arrival_order_when_timestamps_go_backwards_and_after_compaction() {
+    let dir = tempfile::tempdir().unwrap();
+    let location = dir.path().join("lake").to_str().unwrap().to_string();
+    let lake = Lake::open(&location).unwrap();
+    let topic = "netflix-reviews";
+    let mut rows = fixture_rows(ROWS);
+    // A permutation of the timestamps (7 and 30 are coprime): offsets no longer follow them.
+    for (i, r) in rows.iter_mut().enumerate() {
+        r.kafka_ts_ms = 1_700_000_000_000 + ((i * 7) % ROWS) as i64 * 1000;
+    }
+    write_fixture(&lake, topic, &rows[..20], 5).await;
+    let tail_0: Vec<&FixtureRow> = rows[20..].iter().filter(|r| r.partition == 0).collect();
+    write_file_without_order_claim(&lake, topic, &tail_0).await;
+    let tail_1: Vec<FixtureRow> = rows[20..]
+        .iter()
+        .filter(|r| r.partition == 1)
+        .cloned()
+        .collect();
+    write_fixture(&lake, topic, &tail_1, 5).await;
+
+    let mut arrival: Vec<&FixtureRow> = rows.iter().collect();
+    arrival.sort_by_key(|r| (r.kafka_ts_ms, r.partition, r.offset));
+    let expected = |k: usize| -> String {
+        std::iter::once("rating,likes,length".to_string())
+            .chain(arrival[k * 10..k * 10 + 10].iter().filter_map(|r| {
+                let text = r.text.as_ref()?;
+                Some(format!("{},{},{}", r.rating, r.likes, text.chars().count()))
+            }))
+            .map(|l| l + "\n")
+            .collect()
+    };
+    let dump = |k: usize| {
+        let name = format!("model_{}", k + 1);
+        let out = run_ok(&[
+            "cohorts",
+            "--lake",
+            &location,
+            "--cohort-rows",
+            "10",
+            "--dump",
+            &name,
+            "--format",
+            "csv",
+        ]);
+        String::from_utf8(out.stdout).unwrap()
+    };
+    for k in 0..3 {
+        assert_eq!(dump(k), expected(k), "model_{} before compaction", k + 1);
+    }
+    run_ok(&["lake", "compact", "--lake", &location]);
+    assert_eq!(
+        object_count(&lake).await,
+        2,
+        "one merged file per partition"
+    );
+    for k in 0..3 {
+        assert_eq!(dump(k), expected(k), "model_{} after compaction", k + 1);
+    }
+}

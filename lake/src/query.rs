@@ -12,18 +12,30 @@ use datafusion::{
         file_format::parquet::ParquetFormat,
         listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl},
     },
-    execution::context::SQLOptions,
+    execution::{context::SQLOptions, session_state::SessionStateBuilder},
     prelude::{DataFrame, SessionConfig, SessionContext},
 };
 use url::Url;
 
 use crate::{
     Error, Lake, Result, SqlFiles, Table, VisibleStore, column, rejected_schema, reviews_schema,
+    scan_order::KeepScanOrder,
 };
 
 /// The URL the lake is registered under inside a session.
 static LAKE_URL: LazyLock<Url> =
     LazyLock::new(|| Url::parse("reviewlake://lake/").expect("static URL"));
+
+/// What a session runs, which decides whether planning reads every file's footer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Workload {
+    /// Ad-hoc SQL (`reviewlake sql`): planning lists the files and reads none of them.
+    AdHoc,
+    /// The cohort files, ordered slices of the stream (`reviewlake cohorts`, `train`). Planning
+    /// reads each file's footer: where every file claims arrival order (see `order`), DataFusion
+    /// merges the files instead of sorting every row.
+    Cohorts,
+}
 
 /// A query session over one lake.
 pub struct Query {
@@ -31,8 +43,8 @@ pub struct Query {
 }
 
 impl Query {
-    /// Registers the lake's tables and the views of `sql`.
-    pub async fn open(lake: &Lake, sql: &SqlFiles) -> Result<Self> {
+    /// Registers the lake's tables and the views of `sql`, for `workload`.
+    pub async fn open(lake: &Lake, sql: &SqlFiles, workload: Workload) -> Result<Self> {
         // DATAFUSION_* environment variables tune the engine, e.g.
         // DATAFUSION_EXECUTION_TARGET_PARTITIONS=8.
         let mut config = SessionConfig::from_env()?
@@ -55,15 +67,19 @@ impl Query {
                 "datafusion.execution.parquet.enable_page_index",
                 "false".into(),
             ),
-            // Statistics are collected at planning by decoding every file's footer statistics.
-            // On a lake of thousands of 500-row files that costs more than it saves: a group-by
-            // took 0.81-1.08 s with them and 0.51-0.74 s without (BENCHMARKS.md, SQL run 3).
-            // Without them a count reads one column instead of the footers (3 ms more on a
-            // compacted lake), and the Parquet reader still prunes row groups by their statistics.
-            ("datafusion.execution.collect_statistics", "false".into()),
-            // A cohort numbers the whole stream: a sort of every row. Below this size a
-            // partition's batches are concatenated and sorted once; DataFusion's 1 MiB default
-            // sorts each 8192-row batch alone and merges them all, 1.5 to 2x slower on 1.5M rows
+            // Planning-time statistics decode every file's footer. On a lake of thousands of
+            // 500-row files that costs an ad-hoc group-by more than it saves: 0.81-1.08 s with
+            // them against 0.51-0.74 s without (BENCHMARKS.md, SQL run 3); the Parquet reader
+            // still prunes row groups by their statistics. A cohort needs them: they carry the
+            // files' arrival-order claim and value ranges, and with them its slice merges the
+            // files (2.6 s against 5.1 s uncompacted, 0.29 s against 1.7 s compacted; SQL run 4).
+            (
+                "datafusion.execution.collect_statistics",
+                (workload == Workload::Cohorts).to_string(),
+            ),
+            // A sort of a whole partition (a cohort over files without the order claim) is
+            // concatenated and sorted once below this size; DataFusion's 1 MiB default sorts each
+            // 8192-row batch alone and merges them all, 1.5 to 2x slower on 1.5M rows
             // (BENCHMARKS.md, SQL run 3). Above it (a lake far larger than memory) the merge path
             // still applies.
             (
@@ -76,7 +92,12 @@ impl Query {
                 config.options_mut().set(key, &value)?;
             }
         }
-        let ctx = SessionContext::new_with_config(config);
+        let state = SessionStateBuilder::new()
+            .with_config(config)
+            .with_default_features()
+            .with_physical_optimizer_rule(Arc::new(KeepScanOrder))
+            .build();
+        let ctx = SessionContext::new_with_state(state);
         ctx.register_object_store(&LAKE_URL, Arc::new(VisibleStore::new(lake.store().clone())));
         for (table, schema) in [
             (Table::Reviews, reviews_schema()),
@@ -151,7 +172,13 @@ mod tests {
     async fn the_session_carries_the_lake_defaults() {
         let dir = tempfile::tempdir().unwrap();
         let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
-        let query = Query::open(&lake, &SqlFiles::default()).await.unwrap();
+        let cohorts = Query::open(&lake, &SqlFiles::default(), Workload::Cohorts)
+            .await
+            .unwrap();
+        assert!(cohorts.context().state().config().collect_statistics());
+        let query = Query::open(&lake, &SqlFiles::default(), Workload::AdHoc)
+            .await
+            .unwrap();
         let options = query.context().state().config().options().clone();
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         assert_eq!(options.execution.target_partitions, 4 * cores);

@@ -1,4 +1,4 @@
-use lake::{Lake, Query, cohort_features, cohort_stats};
+use lake::{Lake, Query, Workload, cohort_features, cohort_stats};
 use serde_json::json;
 
 use crate::{cli::CohortsArgs, output};
@@ -6,7 +6,7 @@ use crate::{cli::CohortsArgs, output};
 pub(crate) async fn run(args: CohortsArgs) -> anyhow::Result<()> {
     let lake = Lake::open(&args.lake.lake)?;
     let files = args.sql_dir.files();
-    let query = Query::open(&lake, &files).await?;
+    let query = Query::open(&lake, &files, Workload::Cohorts).await?;
     if let Some(name) = &args.dump {
         let cohort = files.cohort(name)?;
         let batches = cohort_features(&query, &cohort, args.cohort_rows).await?;

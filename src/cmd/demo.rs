@@ -10,7 +10,7 @@ use std::{
 use anyhow::Context;
 use arrow::array::AsArray;
 use ingest::{DecodeOptions, IngestOptions, KafkaOptions, ProduceOptions};
-use lake::{Lake, Query};
+use lake::{Lake, Query, Workload};
 use rdkafka::mocking::MockCluster;
 
 use crate::{
@@ -156,7 +156,7 @@ async fn count(
     table: &str,
     topic: &str,
 ) -> anyhow::Result<u64> {
-    let query = Query::open(lake, files).await?;
+    let query = Query::open(lake, files, Workload::AdHoc).await?;
     let (_, batches) = query
         .run(&format!(
             "SELECT count(*) FROM {table} WHERE kafka_topic = '{}'",

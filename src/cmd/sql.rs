@@ -1,14 +1,14 @@
 use std::io::Write;
 
 use anyhow::Context;
-use lake::{Lake, Query};
+use lake::{Lake, Query, Workload};
 use rustyline::{DefaultEditor, error::ReadlineError};
 
 use crate::{cli::SqlArgs, output};
 
 pub(crate) async fn run(args: SqlArgs) -> anyhow::Result<()> {
     let lake = Lake::open(&args.lake.lake)?;
-    let query = Query::open(&lake, &args.sql_dir.files()).await?;
+    let query = Query::open(&lake, &args.sql_dir.files(), Workload::AdHoc).await?;
     let text = match (&args.query, &args.file) {
         (Some(q), _) => Some(q.clone()),
         (None, Some(f)) => {

@@ -1,7 +1,7 @@
 use std::time::Instant;
 
 use anyhow::Context;
-use lake::{Lake, Query};
+use lake::{Lake, Query, Workload};
 use train::{KMeansParams, Lineage, TrainOptions, fit_cohort, publish};
 
 use crate::cli::TrainArgs;
@@ -37,7 +37,7 @@ pub(crate) async fn run(args: TrainArgs) -> anyhow::Result<()> {
         cohort_rows: args.cohort_rows,
     };
     anyhow::ensure!(options.params.k >= 1, "--k must be at least 1");
-    let query = Query::open(&lake, &files).await?;
+    let query = Query::open(&lake, &files, Workload::Cohorts).await?;
     let lineage = Lineage::load(&lake).await?;
     eprintln!(
         "training {} model(s) on {} ({} lake files), k = {}, {} init(s), seed {}, transform {:?}, engine {}",

@@ -250,6 +250,7 @@ pub fn lake_locations(dir: &std::path::Path, name: &str) -> Vec<String> {
 }
 
 /// One review of the fixture lake: arrival index `i` decides everything.
+#[derive(Clone)]
 pub struct FixtureRow {
     pub id: String,
     pub partition: i32,
