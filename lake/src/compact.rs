@@ -55,8 +55,9 @@ pub struct CompactSummary {
     pub bytes_after: u64,
 }
 
-/// Groups consecutive files up to `target` rows; only groups of two or more are worth merging.
-fn plan(files: &[FileInfo], target: u64) -> Vec<Vec<FileInfo>> {
+/// Groups consecutive files up to `target` rows. Groups of two or more are merged; with
+/// `order_alone`, a file that lacks the arrival-order claim is rewritten in order even alone.
+fn plan(files: &[FileInfo], target: u64, order_alone: bool) -> Vec<Vec<FileInfo>> {
     let mut groups = Vec::new();
     let mut current: Vec<FileInfo> = Vec::new();
     let mut rows = 0u64;
@@ -73,7 +74,10 @@ fn plan(files: &[FileInfo], target: u64) -> Vec<Vec<FileInfo>> {
         rows += r;
     }
     groups.push(current);
-    groups.into_iter().filter(|g| g.len() > 1).collect()
+    groups
+        .into_iter()
+        .filter(|g| g.len() > 1 || (order_alone && g.iter().any(|f| !f.arrival_order)))
+        .collect()
 }
 
 async fn read_batches(lake: &Lake, key: &FileKey) -> Result<Vec<RecordBatch>> {
@@ -128,7 +132,9 @@ pub async fn compact(
                 .buffered(16)
                 .try_collect()
                 .await?;
-            for group in plan(&infos, options.target_rows) {
+            // Reviews files written before the lake kept arrival order are rewritten in it, so
+            // that every file of the table can claim it (see `order`).
+            for group in plan(&infos, options.target_rows, table == Table::Reviews) {
                 let (first, last) = (group[0].key.clone(), group[group.len() - 1].key.clone());
                 let key = FileKey {
                     first_offset: first.first_offset,
@@ -150,11 +156,18 @@ pub async fn compact(
                 let data = writer.encode_batches(&key, &batches)?;
                 let size = data.len() as u64;
                 let path = key.path()?;
-                // An identical output left by a killed run may already be there.
-                writer.put(&path, data, PutMode::Create).await?;
-                // The merged file now hides its inputs; delete them.
-                for f in &group {
-                    writer.delete(&f.key.path()?).await?;
+                if let [alone] = group.as_slice() {
+                    // One file rewritten in arrival order keeps its key, hence its offset range:
+                    // the put replaces it atomically with the same rows.
+                    debug_assert_eq!(alone.key, key);
+                    writer.put(&path, data, PutMode::Overwrite).await?;
+                } else {
+                    // An identical output left by a killed run may already be there.
+                    writer.put(&path, data, PutMode::Create).await?;
+                    // The merged file now hides its inputs; delete them.
+                    for f in &group {
+                        writer.delete(&f.key.path()?).await?;
+                    }
                 }
                 summary.inputs += group.len() as u64;
                 summary.outputs += 1;
@@ -174,6 +187,10 @@ mod tests {
     use super::*;
 
     fn info(first: i64, last: i64, rows: i64) -> FileInfo {
+        file_info(first, last, rows, true)
+    }
+
+    fn file_info(first: i64, last: i64, rows: i64, arrival_order: bool) -> FileInfo {
         FileInfo {
             key: FileKey {
                 table: Table::Reviews,
@@ -184,13 +201,14 @@ mod tests {
             },
             size: 100,
             rows,
+            arrival_order,
         }
     }
 
     #[test]
     fn groups_consecutive_files_up_to_the_target() {
         let files: Vec<_> = (0..5).map(|i| info(i * 10, i * 10 + 9, 10)).collect();
-        let groups = plan(&files, 20);
+        let groups = plan(&files, 20, true);
         let sizes: Vec<usize> = groups.iter().map(Vec::len).collect();
         assert_eq!(sizes, [2, 2], "the fifth file stays alone");
     }
@@ -198,6 +216,18 @@ mod tests {
     #[test]
     fn large_files_are_left_alone() {
         let files = vec![info(0, 99, 100), info(100, 109, 10)];
-        assert!(plan(&files, 100).is_empty());
+        assert!(plan(&files, 100, true).is_empty());
+    }
+
+    #[test]
+    fn a_file_without_the_order_claim_is_rewritten_even_alone() {
+        let files = vec![file_info(0, 99, 100, false), info(100, 109, 10)];
+        let groups = plan(&files, 100, true);
+        assert_eq!(groups.len(), 1);
+        assert_eq!(groups[0], [files[0].clone()]);
+        assert!(
+            plan(&files, 100, false).is_empty(),
+            "rejected files claim no order"
+        );
     }
 }

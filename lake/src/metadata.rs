@@ -4,7 +4,7 @@ use bytes::Bytes;
 use object_store::{ObjectStoreExt, path::Path};
 use parquet::file::metadata::{FooterTail, ParquetMetaDataReader};
 
-use crate::{Error, FileKey, Lake, Result};
+use crate::{ARRIVAL_ORDER, Error, FileKey, Lake, Result};
 
 pub(crate) const TABLE: &str = "reviewlake.table";
 pub(crate) const TOPIC: &str = "reviewlake.topic";
@@ -22,6 +22,9 @@ pub struct FileInfo {
     pub size: u64,
     /// Number of rows in the file.
     pub rows: i64,
+    /// Whether the footer claims arrival order for every row group (see `order`); files written
+    /// before the lake kept that order, and `rejected` files, make no such claim.
+    pub arrival_order: bool,
 }
 
 /// Reads a file's footer (two small range requests) and checks that its metadata matches its key.
@@ -68,10 +71,26 @@ pub async fn read_file_info(lake: &Lake, key: &FileKey, size: u64) -> Result<Fil
             "footer offset range {first:?}..={last:?} does not match the key"
         )));
     }
+    let columns = meta.file_metadata().schema_descr();
+    let claims_arrival_order = |sorting: &[parquet::file::metadata::SortingColumn]| {
+        sorting.len() == ARRIVAL_ORDER.len()
+            && sorting.iter().zip(ARRIVAL_ORDER).all(|(c, name)| {
+                !c.descending
+                    && !c.nulls_first
+                    && usize::try_from(c.column_idx).is_ok_and(|i| {
+                        i < columns.num_columns() && columns.column(i).name() == name
+                    })
+            })
+    };
+    let arrival_order = meta.row_groups().iter().all(|rg| {
+        rg.sorting_columns()
+            .is_some_and(|s| claims_arrival_order(s))
+    });
     Ok(FileInfo {
         key: key.clone(),
         size,
         rows: meta.file_metadata().num_rows(),
+        arrival_order,
     })
 }
 

@@ -319,6 +319,57 @@ pub async fn write_fixture(lake: &Lake, topic: &str, rows: &[FixtureRow], per_fi
     }
 }
 
+/// Writes `rows` (all of one partition) as one `reviews` file the way files were written before
+/// the lake kept arrival order: rows in reverse, and no order claim in the footer.
+pub async fn write_file_without_order_claim(lake: &Lake, topic: &str, rows: &[&FixtureRow]) {
+    use lake::{FileKey, Review, ReviewBuilder, SourcePosition, Table};
+    use object_store::ObjectStoreExt;
+    use parquet::{
+        arrow::ArrowWriter, file::metadata::KeyValue, file::properties::WriterProperties,
+    };
+    let mut b = ReviewBuilder::default();
+    for r in rows.iter().rev() {
+        let review = Review {
+            review_id: r.id.as_str().into(),
+            review_text: r.text.as_deref().map(Into::into),
+            review_rating: r.rating,
+            review_likes: r.likes,
+            review_timestamp_us: r.kafka_ts_ms * 1000,
+            ..Default::default()
+        };
+        let at = SourcePosition {
+            partition: r.partition,
+            offset: r.offset,
+            timestamp_ms: Some(r.kafka_ts_ms),
+        };
+        b.append(&review, &at);
+    }
+    let batch = b.finish(topic).unwrap();
+    let (first, last) = (rows[0].offset, rows[rows.len() - 1].offset);
+    let kv = |k: &str, v: i64| KeyValue::new(format!("reviewlake.{k}"), v.to_string());
+    let props = WriterProperties::builder()
+        .set_key_value_metadata(Some(vec![
+            kv("first_offset", first),
+            kv("last_offset", last),
+        ]))
+        .build();
+    let mut buf = Vec::new();
+    let mut w = ArrowWriter::try_new(&mut buf, batch.schema(), Some(props)).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    let key = FileKey {
+        table: Table::Reviews,
+        topic: topic.into(),
+        partition: rows[0].partition,
+        first_offset: first,
+        last_offset: last,
+    };
+    lake.store()
+        .put(&key.path().unwrap(), buf.into())
+        .await
+        .unwrap();
+}
+
 /// Runs `reviewlake sql QUERY --format json` and parses the rows.
 pub fn sql_json(location: &str, query: &str) -> Vec<serde_json::Value> {
     let out = run_ok(&["sql", "--lake", location, "--format", "json", query]);
