@@ -4,7 +4,7 @@ use bytes::Bytes;
 use object_store::{ObjectStoreExt, path::Path};
 use parquet::file::metadata::{FooterTail, ParquetMetaDataReader};
 
-use crate::{ARRIVAL_ORDER, Error, FileKey, Lake, Result};
+use crate::{Error, FileKey, Lake, Result, order::claims_arrival_order};
 
 pub(crate) const TABLE: &str = "reviewlake.table";
 pub(crate) const TOPIC: &str = "reviewlake.topic";
@@ -72,19 +72,9 @@ pub async fn read_file_info(lake: &Lake, key: &FileKey, size: u64) -> Result<Fil
         )));
     }
     let columns = meta.file_metadata().schema_descr();
-    let claims_arrival_order = |sorting: &[parquet::file::metadata::SortingColumn]| {
-        sorting.len() == ARRIVAL_ORDER.len()
-            && sorting.iter().zip(ARRIVAL_ORDER).all(|(c, name)| {
-                !c.descending
-                    && !c.nulls_first
-                    && usize::try_from(c.column_idx).is_ok_and(|i| {
-                        i < columns.num_columns() && columns.column(i).name() == name
-                    })
-            })
-    };
     let arrival_order = meta.row_groups().iter().all(|rg| {
         rg.sorting_columns()
-            .is_some_and(|s| claims_arrival_order(s))
+            .is_some_and(|sorting| claims_arrival_order(columns, sorting))
     });
     Ok(FileInfo {
         key: key.clone(),

@@ -4,7 +4,8 @@
 //! Every `reviews` file is written in arrival order and says so in its Parquet footer
 //! (`sorting_columns` of each row group). A reader that trusts footers, such as DataFusion
 //! collecting file statistics, can then merge the files of a scan instead of sorting their rows.
-//! Files written before this existed carry no such claim, and a scan that includes one sorts.
+//! Files written before this existed carry no such claim: a scan that includes one sorts, and
+//! compaction rewrites them in order.
 
 use std::cmp::Ordering;
 
@@ -14,7 +15,7 @@ use arrow::{
     datatypes::{Int32Type, Int64Type, Schema, TimestampMillisecondType},
     error::ArrowError,
 };
-use parquet::file::metadata::SortingColumn;
+use parquet::{file::metadata::SortingColumn, schema::types::SchemaDescriptor};
 
 use crate::column;
 
@@ -40,6 +41,17 @@ pub fn arrival_sorting_columns(schema: &Schema) -> Option<Vec<SortingColumn>> {
             })
         })
         .collect()
+}
+
+/// Whether a row group's `sorting` columns claim arrival order, in a file of `columns`.
+pub(crate) fn claims_arrival_order(columns: &SchemaDescriptor, sorting: &[SortingColumn]) -> bool {
+    sorting.len() == ARRIVAL_ORDER.len()
+        && sorting.iter().zip(ARRIVAL_ORDER).all(|(c, name)| {
+            !c.descending
+                && !c.nulls_first
+                && usize::try_from(c.column_idx)
+                    .is_ok_and(|i| i < columns.num_columns() && columns.column(i).name() == name)
+        })
 }
 
 /// One row's arrival key; `None` timestamps sort after every timestamp.
@@ -179,6 +191,23 @@ mod tests {
         let b = batch(&[(Some(2), 0, 3), (None, 0, 4)]);
         let sorted = sort_by_arrival(&[a.clone(), b.clone()]).unwrap();
         assert_eq!(sorted, vec![a, b]);
+    }
+
+    #[test]
+    fn the_claim_written_is_the_claim_recognised() {
+        let schema = crate::reviews_schema();
+        let columns = parquet::arrow::ArrowSchemaConverter::new()
+            .convert(&schema)
+            .unwrap();
+        let claim = arrival_sorting_columns(&schema).unwrap();
+        assert!(claims_arrival_order(&columns, &claim));
+        let mut descending = claim.clone();
+        descending[0].descending = true;
+        assert!(!claims_arrival_order(&columns, &descending));
+        assert!(!claims_arrival_order(&columns, &claim[..2]));
+        let mut other_column = claim.clone();
+        other_column[2].column_idx = 0;
+        assert!(!claims_arrival_order(&columns, &other_column));
     }
 
     #[test]
