@@ -81,8 +81,8 @@ impl PartialOrd for Key {
     }
 }
 
-/// The arrival keys of a batch, each with its batch and row index.
-fn keys(batch_index: usize, batch: &RecordBatch) -> Result<Vec<(Key, usize, usize)>, ArrowError> {
+/// The arrival keys of a batch's rows, in row order.
+fn keys(batch: &RecordBatch) -> Result<impl Iterator<Item = Key> + '_, ArrowError> {
     let column = |name: &str| {
         batch.column_by_name(name).ok_or_else(|| {
             ArrowError::SchemaError(format!("arrival order needs the column {name:?}"))
@@ -96,27 +96,24 @@ fn keys(batch_index: usize, batch: &RecordBatch) -> Result<Vec<(Key, usize, usiz
             "arrival order needs {ARRIVAL_ORDER:?} as millisecond timestamp, int32 and int64"
         )));
     };
-    Ok((0..batch.num_rows())
-        .map(|row| {
-            let key = Key {
-                timestamp: ts.is_valid(row).then(|| ts.value(row)),
-                partition: partition.value(row),
-                offset: offset.value(row),
-            };
-            (key, batch_index, row)
-        })
-        .collect())
+    Ok((0..batch.num_rows()).map(|row| Key {
+        timestamp: ts.is_valid(row).then(|| ts.value(row)),
+        partition: partition.value(row),
+        offset: offset.value(row),
+    }))
 }
 
 /// `batches` in arrival order: returned as they are when already in order (the usual case, as a
-/// partition's timestamps seldom go backwards), otherwise as one sorted batch.
+/// partition's timestamps seldom go backwards), otherwise as one sorted batch. The check reads
+/// the keys once and allocates nothing per row; only a sort collects them with their positions.
 pub fn sort_by_arrival(batches: &[RecordBatch]) -> Result<Vec<RecordBatch>, ArrowError> {
-    let mut all = Vec::with_capacity(batches.iter().map(RecordBatch::num_rows).sum());
-    for (i, batch) in batches.iter().enumerate() {
-        all.extend(keys(i, batch)?);
-    }
-    if all.is_sorted_by_key(|a| a.0) {
+    let per_batch = batches.iter().map(keys).collect::<Result<Vec<_>, _>>()?;
+    if per_batch.into_iter().flatten().is_sorted() {
         return Ok(batches.to_vec());
+    }
+    let mut all = Vec::with_capacity(batches.iter().map(RecordBatch::num_rows).sum());
+    for (b, batch) in batches.iter().enumerate() {
+        all.extend(keys(batch)?.enumerate().map(|(row, key)| (key, b, row)));
     }
     all.sort_unstable_by_key(|a| a.0);
     let indices: Vec<(usize, usize)> = all.iter().map(|&(_, b, r)| (b, r)).collect();
