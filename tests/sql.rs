@@ -21,6 +21,33 @@ fn locations(dir: &std::path::Path) -> Vec<String> {
     lake_locations(dir, &unique("sql-lake"))
 }
 
+/// `reviewlake cohorts --dump NAME --format csv` over 10-row cohorts.
+fn dump_csv(location: &str, name: &str) -> String {
+    let out = run_ok(&[
+        "cohorts",
+        "--lake",
+        location,
+        "--cohort-rows",
+        "10",
+        "--dump",
+        name,
+        "--format",
+        "csv",
+    ]);
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// What a dump of a cohort holding `rows` prints: the rows with a text, length in characters.
+fn expected_csv<'a>(rows: impl IntoIterator<Item = &'a FixtureRow>) -> String {
+    std::iter::once("rating,likes,length".to_string())
+        .chain(rows.into_iter().filter_map(|r| {
+            let text = r.text.as_ref()?;
+            Some(format!("{},{},{}", r.rating, r.likes, text.chars().count()))
+        }))
+        .map(|l| l + "\n")
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn group_by_rating_and_partition_columns_local_and_s3() {
     let dir = tempfile::tempdir().unwrap();
@@ -96,29 +123,8 @@ async fn cohorts_are_consecutive_slices_in_arrival_order_local_and_s3() {
             assert!((got - mean).abs() < 1e-9, "{got} vs {mean}");
         }
 
-        let dump = run_ok(&[
-            "cohorts",
-            "--lake",
-            &location,
-            "--cohort-rows",
-            "10",
-            "--dump",
-            "model_1",
-            "--format",
-            "csv",
-        ]);
-        let text = String::from_utf8(dump.stdout).unwrap();
-        let expected: String = std::iter::once("rating,likes,length".to_string())
-            .chain(rows[..10].iter().filter(|r| r.text.is_some()).map(|r| {
-                format!(
-                    "{},{},{}",
-                    r.rating,
-                    r.likes,
-                    r.text.as_ref().unwrap().chars().count()
-                )
-            }))
-            .map(|l| l + "\n")
-            .collect();
+        let text = dump_csv(&location, "model_1");
+        let expected = expected_csv(&rows[..10]);
         assert_eq!(text, expected, "{location}");
     }
 }
@@ -271,30 +277,8 @@ async fn cohorts_follow_arrival_order_when_timestamps_go_backwards_and_after_com
 
     let mut arrival: Vec<&FixtureRow> = rows.iter().collect();
     arrival.sort_by_key(|r| (r.kafka_ts_ms, r.partition, r.offset));
-    let expected = |k: usize| -> String {
-        std::iter::once("rating,likes,length".to_string())
-            .chain(arrival[k * 10..k * 10 + 10].iter().filter_map(|r| {
-                let text = r.text.as_ref()?;
-                Some(format!("{},{},{}", r.rating, r.likes, text.chars().count()))
-            }))
-            .map(|l| l + "\n")
-            .collect()
-    };
-    let dump = |k: usize| {
-        let name = format!("model_{}", k + 1);
-        let out = run_ok(&[
-            "cohorts",
-            "--lake",
-            &location,
-            "--cohort-rows",
-            "10",
-            "--dump",
-            &name,
-            "--format",
-            "csv",
-        ]);
-        String::from_utf8(out.stdout).unwrap()
-    };
+    let expected = |k: usize| expected_csv(arrival[k * 10..k * 10 + 10].iter().copied());
+    let dump = |k: usize| dump_csv(&location, &format!("model_{}", k + 1));
     for k in 0..3 {
         assert_eq!(dump(k), expected(k), "model_{} before compaction", k + 1);
     }

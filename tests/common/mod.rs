@@ -261,6 +261,26 @@ pub struct FixtureRow {
     pub text: Option<String>,
 }
 
+impl FixtureRow {
+    /// Appends this row, at its partition, offset and record timestamp, to `b`.
+    pub fn append_to(&self, b: &mut lake::ReviewBuilder) {
+        let review = lake::Review {
+            review_id: self.id.as_str().into(),
+            review_text: self.text.as_deref().map(Into::into),
+            review_rating: self.rating,
+            review_likes: self.likes,
+            review_timestamp_us: self.kafka_ts_ms * 1000,
+            ..Default::default()
+        };
+        let at = lake::SourcePosition {
+            partition: self.partition,
+            offset: self.offset,
+            timestamp_ms: Some(self.kafka_ts_ms),
+        };
+        b.append(&review, &at);
+    }
+}
+
 /// `n` reviews over two partitions, arriving alternately; row 7 has no text; texts mix
 /// one-byte and two-byte characters so that character and byte lengths differ.
 pub fn fixture_rows(n: usize) -> Vec<FixtureRow> {
@@ -279,29 +299,14 @@ pub fn fixture_rows(n: usize) -> Vec<FixtureRow> {
 
 /// Writes the fixture rows into `lake` as `per_file`-record batches per partition.
 pub async fn write_fixture(lake: &Lake, topic: &str, rows: &[FixtureRow], per_file: usize) {
-    use lake::{BatchWriter, RejectedBuilder, Review, ReviewBuilder, SourcePosition, WriteOptions};
+    use lake::{BatchWriter, RejectedBuilder, ReviewBuilder, WriteOptions};
     let writer = BatchWriter::new(lake.clone(), WriteOptions::default());
     for p in 0..2 {
         let mine: Vec<&FixtureRow> = rows.iter().filter(|r| r.partition == p).collect();
         for chunk in mine.chunks(per_file) {
             let mut b = ReviewBuilder::default();
             for r in chunk {
-                let review = Review {
-                    review_id: r.id.as_str().into(),
-                    review_text: r.text.as_deref().map(Into::into),
-                    review_rating: r.rating,
-                    review_likes: r.likes,
-                    review_timestamp_us: r.kafka_ts_ms * 1000,
-                    ..Default::default()
-                };
-                b.append(
-                    &review,
-                    &SourcePosition {
-                        partition: p,
-                        offset: r.offset,
-                        timestamp_ms: Some(r.kafka_ts_ms),
-                    },
-                );
+                r.append_to(&mut b);
             }
             let batch = b.finish(topic).unwrap();
             let empty = RejectedBuilder::default().finish(topic).unwrap();
@@ -322,27 +327,14 @@ pub async fn write_fixture(lake: &Lake, topic: &str, rows: &[FixtureRow], per_fi
 /// Writes `rows` (all of one partition) as one `reviews` file the way files were written before
 /// the lake kept arrival order: rows in reverse, and no order claim in the footer.
 pub async fn write_file_without_order_claim(lake: &Lake, topic: &str, rows: &[&FixtureRow]) {
-    use lake::{FileKey, Review, ReviewBuilder, SourcePosition, Table};
+    use lake::{FileKey, ReviewBuilder, Table};
     use object_store::ObjectStoreExt;
     use parquet::{
         arrow::ArrowWriter, file::metadata::KeyValue, file::properties::WriterProperties,
     };
     let mut b = ReviewBuilder::default();
     for r in rows.iter().rev() {
-        let review = Review {
-            review_id: r.id.as_str().into(),
-            review_text: r.text.as_deref().map(Into::into),
-            review_rating: r.rating,
-            review_likes: r.likes,
-            review_timestamp_us: r.kafka_ts_ms * 1000,
-            ..Default::default()
-        };
-        let at = SourcePosition {
-            partition: r.partition,
-            offset: r.offset,
-            timestamp_ms: Some(r.kafka_ts_ms),
-        };
-        b.append(&review, &at);
+        r.append_to(&mut b);
     }
     let batch = b.finish(topic).unwrap();
     let (first, last) = (rows[0].offset, rows[rows.len() - 1].offset);
