@@ -49,8 +49,15 @@ pub(crate) enum Command {
 pub(crate) enum LakeCommand {
     /// Files, rows, bytes, offset ranges and rejected records per Kafka partition.
     Stats(StatsArgs),
-    /// Merge each partition's small files into large ones, atomically for readers.
+    /// Merge each partition's small files into large ones, in one commit per table.
     Compact(CompactArgs),
+    /// Delete files no snapshot within the retention needs, and files no commit ever added.
+    Vacuum(VacuumArgs),
+    /// List a table's commits: version, time, operation, files and rows added and removed.
+    History(HistoryArgs),
+    /// Turn a lake of the old layout (Parquet files, no Delta log) into the two Delta tables,
+    /// without copying data.
+    Migrate(MigrateArgs),
 }
 
 #[derive(Debug, Args)]
@@ -157,6 +164,41 @@ pub(crate) struct IngestArgs {
     /// Attempts for a failing lake write before giving up.
     #[arg(long, env = "REVIEWLAKE_STORAGE_ATTEMPTS", default_value_t = 8)]
     pub(crate) storage_attempts: u32,
+    /// Commit written files to the tables once this many wait...
+    #[arg(long, env = "REVIEWLAKE_COMMIT_FILES", default_value_t = 32)]
+    pub(crate) commit_files: usize,
+    /// ...or once the oldest has waited this long.
+    #[arg(long, env = "REVIEWLAKE_COMMIT_INTERVAL", default_value = "2s", value_parser = parse_duration)]
+    pub(crate) commit_interval: Duration,
+}
+
+/// Which snapshot of the tables to read (time travel); the latest by default.
+#[derive(Debug, Args)]
+pub(crate) struct TableVersionArgs {
+    /// Read this version of the `reviews` table (and `rejected` as of its commit time).
+    #[arg(long, env = "REVIEWLAKE_TABLE_VERSION", conflicts_with = "as_of")]
+    pub(crate) table_version: Option<u64>,
+    /// Read both tables as of this UTC time, `YYYY-MM-DD HH:MM:SS` (or RFC 3339).
+    #[arg(long, env = "REVIEWLAKE_AS_OF", value_parser = parse_instant)]
+    pub(crate) as_of: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl TableVersionArgs {
+    pub(crate) fn version(&self) -> lake::TableVersion {
+        match (self.table_version, self.as_of) {
+            (Some(v), _) => lake::TableVersion::Version(v),
+            (None, Some(t)) => lake::TableVersion::AsOf(t),
+            (None, None) => lake::TableVersion::Latest,
+        }
+    }
+}
+
+/// Parses `2026-11-29 10:00:00` (UTC) or an RFC 3339 time.
+fn parse_instant(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    chrono::NaiveDateTime::parse_from_str(s.trim(), "%Y-%m-%d %H:%M:%S")
+        .map(|t| t.and_utc())
+        .or_else(|_| chrono::DateTime::parse_from_rfc3339(s.trim()).map(|t| t.to_utc()))
+        .map_err(|_| format!("invalid time {s:?}: use YYYY-MM-DD HH:MM:SS (UTC) or RFC 3339"))
 }
 
 /// Where the `.sql` files (views, cohorts) are.
@@ -179,6 +221,8 @@ pub(crate) struct SqlArgs {
     pub(crate) lake: LakeArgs,
     #[command(flatten)]
     pub(crate) sql_dir: SqlDirArgs,
+    #[command(flatten)]
+    pub(crate) at: TableVersionArgs,
     /// The statement(s) to run; without one (and without -f), an interactive prompt opens.
     pub(crate) query: Option<String>,
     /// Run the statements of a file.
@@ -195,6 +239,8 @@ pub(crate) struct CohortsArgs {
     pub(crate) lake: LakeArgs,
     #[command(flatten)]
     pub(crate) sql_dir: SqlDirArgs,
+    #[command(flatten)]
+    pub(crate) at: TableVersionArgs,
     /// Rows per cohort (the `${cohort_rows}` of the cohort files).
     #[arg(long, env = "REVIEWLAKE_COHORT_ROWS", default_value_t = 500_000)]
     pub(crate) cohort_rows: u64,
@@ -234,6 +280,8 @@ pub(crate) struct TrainArgs {
     pub(crate) sql_dir: SqlDirArgs,
     #[command(flatten)]
     pub(crate) models: ModelsLocationArgs,
+    #[command(flatten)]
+    pub(crate) at: TableVersionArgs,
     /// Models to train, comma-separated cohort names (default: every cohort file).
     #[arg(
         long = "models",
@@ -375,15 +423,65 @@ pub(crate) enum OutputFormat {
 }
 
 #[derive(Debug, Args)]
-pub(crate) struct StatsArgs {
+pub(crate) struct VacuumArgs {
     #[command(flatten)]
     pub(crate) lake: LakeArgs,
+    /// Keep the files a snapshot this recent may need (e.g. 168h, 30m).
+    #[arg(long, env = "REVIEWLAKE_VACUUM_RETAIN", default_value = "168h", value_parser = parse_duration)]
+    pub(crate) retain: Duration,
+    /// List what would be deleted; delete nothing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum TableArg {
+    Reviews,
+    Rejected,
+}
+
+impl TableArg {
+    pub(crate) fn table(self) -> lake::Table {
+        match self {
+            TableArg::Reviews => lake::Table::Reviews,
+            TableArg::Rejected => lake::Table::Rejected,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct HistoryArgs {
+    #[command(flatten)]
+    pub(crate) lake: LakeArgs,
+    /// The table.
+    #[arg(long, value_enum, default_value_t = TableArg::Reviews)]
+    pub(crate) table: TableArg,
+    /// Show at most this many commits (newest first).
+    #[arg(long)]
+    pub(crate) limit: Option<usize>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub(crate) format: OutputFormat,
 }
 
-/// Parses `30s`, `500ms`, `2m` or a bare number of seconds.
+#[derive(Debug, Args)]
+pub(crate) struct MigrateArgs {
+    #[command(flatten)]
+    pub(crate) lake: LakeArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct StatsArgs {
+    #[command(flatten)]
+    pub(crate) lake: LakeArgs,
+    #[command(flatten)]
+    pub(crate) at: TableVersionArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub(crate) format: OutputFormat,
+}
+
+/// Parses `30s`, `500ms`, `2m`, `168h` or a bare number of seconds.
 fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     let (num, unit) = s
@@ -394,7 +492,12 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
         "ms" => n / 1000.0,
         "s" => n,
         "m" => n * 60.0,
-        _ => return Err(format!("invalid duration unit in {s:?} (use ms, s or m)")),
+        "h" => n * 3600.0,
+        _ => {
+            return Err(format!(
+                "invalid duration unit in {s:?} (use ms, s, m or h)"
+            ));
+        }
     };
     Ok(Duration::from_secs_f64(secs))
 }
@@ -482,6 +585,10 @@ mod tests {
         assert_eq!(parse_duration("30s").unwrap(), Duration::from_secs(30));
         assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
         assert_eq!(parse_duration("2").unwrap(), Duration::from_secs(2));
-        assert!(parse_duration("3h").is_err());
+        assert_eq!(
+            parse_duration("168h").unwrap(),
+            Duration::from_secs(168 * 3600)
+        );
+        assert!(parse_duration("3d").is_err());
     }
 }

@@ -1,10 +1,12 @@
 //! `reviewlake ingest`: a consumer-group member that lands messages in the lake exactly once.
 //!
-//! The lake, not Kafka, records what has been consumed. On every partition assignment the
-//! consumer lists that partition's files, removes what a crash left uncommitted, and starts after
-//! the highest committed offset; only then does it commit that offset to Kafka (for lag tools).
-//! Batches are written rejected-file first, `reviews` file last (the commit record), under keys
-//! derived from their offset range, so a crash at any instant loses and duplicates nothing.
+//! The lake's Delta tables, not Kafka, record what has been consumed: each table's `txn` version
+//! per partition is the last offset it took in (see [`lake::Committer`]). On every partition
+//! assignment the consumer reads those versions and starts after them; only then does it commit
+//! that offset to Kafka (for lag tools). Batches become files as they fill; files are committed
+//! in groups (every `commit_files` files or `commit_interval`), rejected records first. A crash
+//! at any instant loses and duplicates nothing: files put but not committed are invisible, and
+//! a commit lands only if the tables still stand where this member last saw them.
 
 use std::{
     collections::{HashMap, HashSet},
@@ -16,7 +18,8 @@ use std::{
 };
 
 use lake::{
-    BatchWriter, Lake, RejectedBuilder, ReviewBuilder, Snapshot, SourcePosition, WriteOptions,
+    BatchWriter, Committer, Lake, RejectedBuilder, ReviewBuilder, SourcePosition, TakenIn,
+    WriteOptions, WrittenBatch,
 };
 use rdkafka::{
     ClientContext, Message, Offset, TopicPartitionList,
@@ -39,6 +42,10 @@ pub struct IngestOptions {
     pub batch_rows: usize,
     /// A partial batch is written once its oldest record has waited this long.
     pub max_latency: Duration,
+    /// Written files are committed once this many wait...
+    pub commit_files: usize,
+    /// ...or once the oldest has waited this long.
+    pub commit_interval: Duration,
     /// Stop once every assigned partition is caught up.
     pub exit_at_end: bool,
     pub decode: DecodeOptions,
@@ -56,6 +63,8 @@ impl Default for IngestOptions {
             group_id: "reviewlake-ingest".into(),
             batch_rows: 500,
             max_latency: Duration::from_secs(30),
+            commit_files: 32,
+            commit_interval: Duration::from_secs(2),
             exit_at_end: false,
             decode: DecodeOptions::default(),
             write: WriteOptions::default(),
@@ -72,8 +81,10 @@ pub struct IngestSummary {
     pub rows: u64,
     /// Rejected records written.
     pub rejected: u64,
-    /// Batches committed (one `reviews` file each, plus a `rejected` file when needed).
+    /// Batches committed (a `reviews` file, a `rejected` file, or both).
     pub files: u64,
+    /// Delta commits made (both tables).
+    pub commits: u64,
     pub bytes: u64,
     pub elapsed: Duration,
 }
@@ -87,12 +98,12 @@ impl IngestSummary {
 
 /// A rebalance seen inside `poll`, handled by the loop once `poll` returns.
 enum Event {
-    Assigned(Vec<(i32, Option<i64>)>),
+    Assigned(Vec<(i32, TakenIn)>),
     Revoked(Vec<i32>),
 }
 
 struct IngestContext {
-    lake: Lake,
+    committer: Mutex<Committer>,
     handle: Handle,
     attempts: u32,
     events: Mutex<Vec<Event>>,
@@ -124,22 +135,23 @@ impl ConsumerContext for IngestContext {
                 let mut commit = TopicPartitionList::new();
                 for elem in tpl.elements() {
                     let (topic, partition) = (elem.topic().to_string(), elem.partition());
-                    match self.resume_point(&topic, partition) {
-                        Ok(next) => resumed.push((topic, partition, next)),
+                    match self.resume_point(partition) {
+                        Ok(taken) => resumed.push((topic, partition, taken)),
                         Err(e) => {
                             self.fail(e);
-                            resumed.push((topic, partition, None));
+                            resumed.push((topic, partition, TakenIn::default()));
                         }
                     }
                 }
-                for (topic, partition, next) in &resumed {
+                for (topic, partition, taken) in &resumed {
+                    let next = taken.next_offset();
                     let offset = next.map_or(Offset::Beginning, Offset::Offset);
                     if let Err(e) = tpl.set_partition_offset(topic, *partition, offset) {
                         self.fail(Error::kafka("setting the resume offset", e));
                     }
                     if let Some(next) = next {
                         let _ =
-                            commit.add_partition_offset(topic, *partition, Offset::Offset(*next));
+                            commit.add_partition_offset(topic, *partition, Offset::Offset(next));
                     }
                     tracing::info!(topic, partition, resume_offset = ?next, "partition assigned");
                 }
@@ -152,12 +164,20 @@ impl ConsumerContext for IngestContext {
                     tracing::warn!(error = %e, "could not commit resume offsets to Kafka");
                 }
                 self.push(Event::Assigned(
-                    resumed.into_iter().map(|(_, p, next)| (p, next)).collect(),
+                    resumed
+                        .into_iter()
+                        .map(|(_, p, taken)| (p, taken))
+                        .collect(),
                 ));
             }
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
                 let revoked: Vec<i32> = tpl.elements().iter().map(|e| e.partition()).collect();
                 tracing::info!(?revoked, "partitions revoked");
+                let mut committer = self.committer();
+                for p in &revoked {
+                    committer.release(*p);
+                }
+                drop(committer);
                 if let Err(e) = consumer.unassign() {
                     tracing::warn!(error = %e, "unassign failed");
                 }
@@ -182,25 +202,16 @@ impl IngestContext {
         failure.get_or_insert(e);
     }
 
-    /// Lists the partition, deletes rejected files a crash left uncommitted, and returns the
-    /// offset to resume from (`None`: nothing committed yet, start at the beginning).
-    fn resume_point(&self, topic: &str, partition: i32) -> Result<Option<i64>> {
-        let lake = &self.lake;
-        let state = retry(&self.handle, self.attempts, "listing the lake", || {
-            Snapshot::load_partition(lake, topic, partition)
-        })?;
-        let writer = BatchWriter::new(lake.clone(), WriteOptions::default());
-        for orphan in state.uncommitted() {
-            let path = orphan.key.path()?;
-            tracing::info!(key = %path, "removing rejected file of an uncommitted batch");
-            retry(
-                &self.handle,
-                self.attempts,
-                "removing an uncommitted file",
-                || writer.delete(&path),
-            )?;
-        }
-        Ok(state.next_offset())
+    fn committer(&self) -> std::sync::MutexGuard<'_, Committer> {
+        self.committer.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// How far the tables have taken `partition` in: ingest resumes after it.
+    fn resume_point(&self, partition: i32) -> Result<TakenIn> {
+        let mut committer = self.committer();
+        retry_blocking(self.attempts, "reading the tables", || {
+            self.handle.block_on(committer.resume(partition))
+        })
     }
 }
 
@@ -210,10 +221,19 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = lake::Result<T>>,
 {
+    retry_blocking(attempts, what, || handle.block_on(op()))
+}
+
+/// Runs the blocking `op` until it succeeds or `attempts` are used, backing off exponentially.
+fn retry_blocking<T>(
+    attempts: u32,
+    what: &str,
+    mut op: impl FnMut() -> lake::Result<T>,
+) -> Result<T> {
     let mut delay = Duration::from_millis(100);
     let mut attempt = 1;
     loop {
-        match handle.block_on(op()) {
+        match op() {
             Ok(v) => return Ok(v),
             Err(e) if attempt >= attempts.max(1) => return Err(e.into()),
             Err(e) => {
@@ -234,7 +254,12 @@ struct PendingBatch {
     last: i64,
     /// Offsets below this are already in the lake.
     next_offset: i64,
+    /// Rejected records up to this offset are already in the `rejected` table (a crash fell
+    /// between a batch's two commits): they are not written again.
+    rejected_through: i64,
     oldest: Option<Instant>,
+    /// Offsets taken into this batch (rejected records already in the lake included).
+    seen: usize,
     /// Set until the resume offset itself arrives: how far back to fetch if it does not.
     verify_resume: Option<i64>,
 }
@@ -244,20 +269,23 @@ const MAX_SEEK_BACK: i64 = 1 << 24;
 const FIRST_SEEK_BACK: i64 = 1000;
 
 impl PendingBatch {
-    fn new(next_offset: Option<i64>) -> Self {
+    fn new(taken: TakenIn) -> Self {
+        let next_offset = taken.next_offset();
         Self {
+            rejected_through: taken.rejected.unwrap_or(-1),
             reviews: ReviewBuilder::default(),
             rejected: RejectedBuilder::default(),
             first: None,
             last: -1,
             next_offset: next_offset.unwrap_or(0),
             oldest: None,
+            seen: 0,
             verify_resume: next_offset.map(|_| FIRST_SEEK_BACK),
         }
     }
 
     fn records(&self) -> usize {
-        self.reviews.len() + self.rejected.len()
+        self.seen
     }
 }
 
@@ -273,8 +301,17 @@ pub fn ingest(
     if options.batch_rows == 0 {
         return Err(Error::Config("--batch-rows must be at least 1".into()));
     }
+    if options.commit_files == 0 {
+        return Err(Error::Config("--commit-files must be at least 1".into()));
+    }
+    let committer = retry(
+        &handle,
+        options.storage_attempts,
+        "opening the tables",
+        || Committer::open(&lake, &options.kafka.topic),
+    )?;
     let context = IngestContext {
-        lake: lake.clone(),
+        committer: Mutex::new(committer),
         handle: handle.clone(),
         attempts: options.storage_attempts,
         events: Mutex::new(Vec::new()),
@@ -303,6 +340,8 @@ pub fn ingest(
         handle,
         attempts: options.storage_attempts,
         pending: HashMap::new(),
+        uncommitted: Vec::new(),
+        oldest_uncommitted: None,
         at_end: HashSet::new(),
         summary: IngestSummary::default(),
         progress: Progress::new(options.progress, None, "ingest"),
@@ -327,6 +366,9 @@ struct Run {
     handle: Handle,
     attempts: u32,
     pending: HashMap<i32, PendingBatch>,
+    /// Files written and waiting for their commit, in the order written.
+    uncommitted: Vec<WrittenBatch>,
+    oldest_uncommitted: Option<Instant>,
     at_end: HashSet<i32>,
     summary: IngestSummary,
     progress: Progress,
@@ -413,6 +455,13 @@ impl Run {
                     };
                     match decode::decode(message.key(), message.payload(), &options.decode) {
                         Ok(review) => batch.reviews.append(&review, &pos),
+                        Err(_) if offset <= batch.rejected_through => {
+                            tracing::debug!(
+                                partition,
+                                offset,
+                                "rejected record already in the rejected table"
+                            );
+                        }
                         Err(rejected) => {
                             tracing::debug!(partition, offset, reason = %rejected.reason, "record rejected");
                             batch.rejected.append(&rejected, &pos);
@@ -422,8 +471,12 @@ impl Run {
                     batch.last = offset;
                     batch.next_offset = offset + 1;
                     batch.oldest.get_or_insert_with(Instant::now);
-                    if batch.records() >= options.batch_rows {
-                        self.flush(consumer, partition)?;
+                    batch.seen += 1;
+                    if batch.seen >= options.batch_rows {
+                        self.flush(partition)?;
+                        if self.uncommitted.len() >= options.commit_files {
+                            self.commit(consumer)?;
+                        }
                     }
                 }
             }
@@ -436,7 +489,13 @@ impl Run {
                     .map(|(p, _)| *p)
                     .collect();
                 for partition in due {
-                    self.flush(consumer, partition)?;
+                    self.flush(partition)?;
+                }
+                if self
+                    .oldest_uncommitted
+                    .is_some_and(|t| t.elapsed() >= options.commit_interval)
+                {
+                    self.commit(consumer)?;
                 }
             }
             if options.exit_at_end
@@ -472,21 +531,22 @@ impl Run {
         for event in events {
             match event {
                 Event::Assigned(partitions) => {
-                    for (partition, next) in partitions {
-                        self.pending.insert(partition, PendingBatch::new(next));
+                    for (partition, taken) in partitions {
+                        self.check_offsets(consumer, partition, taken)?;
+                        self.pending.insert(partition, PendingBatch::new(taken));
                         self.at_end.remove(&partition);
                     }
                 }
                 Event::Revoked(partitions) => {
                     for partition in partitions {
-                        // Unwritten records stay uncommitted; the next owner reads them again.
-                        if let Some(b) = self.pending.remove(&partition)
-                            && b.records() > 0
-                        {
+                        // Unwritten and uncommitted records stay in Kafka; the next owner reads
+                        // them again. Files put but not committed are left to `lake vacuum`.
+                        let dropped = self.drop_partition(partition);
+                        if dropped > 0 {
                             tracing::info!(
                                 partition,
-                                records = b.records(),
-                                "dropping the unwritten batch of a revoked partition"
+                                records = dropped,
+                                "dropping the uncommitted records of a revoked partition"
                             );
                         }
                         self.at_end.remove(&partition);
@@ -497,8 +557,54 @@ impl Run {
         Ok(())
     }
 
-    /// Writes a partition's pending batch and commits its end offset to Kafka.
-    fn flush(&mut self, consumer: &BaseConsumer<IngestContext>, partition: i32) -> Result<()> {
+    /// Forgets what this member holds of `partition`; returns how many records that was.
+    fn drop_partition(&mut self, partition: i32) -> usize {
+        let pending = self.pending.remove(&partition).map_or(0, |b| b.records());
+        let before: usize = self
+            .uncommitted
+            .iter()
+            .map(|b| (b.last - b.first + 1) as usize)
+            .sum();
+        self.uncommitted.retain(|b| b.partition != partition);
+        let after: usize = self
+            .uncommitted
+            .iter()
+            .map(|b| (b.last - b.first + 1) as usize)
+            .sum();
+        if self.uncommitted.is_empty() {
+            self.oldest_uncommitted = None;
+        }
+        pending + before - after
+    }
+
+    /// Refuses a partition whose tables have taken in more than the topic holds: the topic was
+    /// deleted and recreated under the same name, or the lake belongs to another cluster. Reading
+    /// on would skip every new record below the old offsets.
+    fn check_offsets(
+        &self,
+        consumer: &BaseConsumer<IngestContext>,
+        partition: i32,
+        taken: TakenIn,
+    ) -> Result<()> {
+        let Some(next) = taken.next_offset() else {
+            return Ok(());
+        };
+        let (_, high) = consumer
+            .fetch_watermarks(&self.topic, partition, Duration::from_secs(10))
+            .map_err(|e| Error::kafka("fetching watermarks", e))?;
+        if next > high {
+            return Err(Error::OffsetsAhead {
+                topic: self.topic.clone(),
+                partition,
+                lake_next: next,
+                high_watermark: high,
+            });
+        }
+        Ok(())
+    }
+
+    /// Writes a partition's pending batch as files, to be committed with the next commit.
+    fn flush(&mut self, partition: i32) -> Result<()> {
         let Some(batch) = self.pending.get_mut(&partition) else {
             return Ok(());
         };
@@ -510,41 +616,98 @@ impl Run {
         let rejected = batch.rejected.finish(&self.topic)?;
         batch.first = None;
         batch.oldest = None;
+        batch.seen = 0;
         let writer = &self.writer;
         let topic = &self.topic;
         let written = retry(&self.handle, self.attempts, "writing a batch", || {
             writer.write(topic, partition, (first, last), &reviews, Some(&rejected))
         })?;
-        if written.already_present {
-            tracing::info!(partition, first, last, "batch already in the lake (replay)");
-        }
-        self.summary.rows += written.review_rows as u64;
-        self.summary.rejected += written.rejected_rows as u64;
-        self.summary.files += 1;
-        self.summary.bytes += written.bytes as u64;
         tracing::debug!(
             partition,
             first,
             last,
-            rows = written.review_rows,
-            rejected = written.rejected_rows,
+            rows = written.rows().0,
+            rejected = written.rows().1,
             "batch written"
         );
-        let mut tpl = TopicPartitionList::new();
-        tpl.add_partition_offset(&self.topic, partition, Offset::Offset(last + 1))
-            .map_err(|e| Error::kafka("building the commit", e))?;
-        if let Err(e) = consumer.commit(&tpl, CommitMode::Async) {
-            tracing::warn!(error = %e, partition, "offset commit to Kafka failed (the lake stays authoritative)");
-        }
-        let (rows, rejected) = (self.summary.rows, self.summary.rejected);
-        self.progress
-            .inc((written.review_rows + written.rejected_rows) as u64, || {
-                format!("{rows} rows, {rejected} rejected")
-            });
+        self.uncommitted.push(written);
+        self.oldest_uncommitted.get_or_insert_with(Instant::now);
         Ok(())
     }
 
-    /// True when the lake holds every partition of the topic up to its high watermark. Clears
+    /// Commits the written files to the tables, then their offsets to Kafka. Partitions another
+    /// writer moved meanwhile are resumed from where the tables now stand.
+    fn commit(&mut self, consumer: &BaseConsumer<IngestContext>) -> Result<()> {
+        if self.uncommitted.is_empty() {
+            return Ok(());
+        }
+        let batches = std::mem::take(&mut self.uncommitted);
+        self.oldest_uncommitted = None;
+        let started = Instant::now();
+        let done = {
+            let mut committer = consumer.context().committer();
+            retry_blocking(self.attempts, "committing", || {
+                self.handle.block_on(committer.commit(batches.clone()))
+            })?
+        };
+        tracing::debug!(
+            batches = done.batches.len(),
+            commits = done.commits,
+            version = ?done.reviews_version,
+            ms = started.elapsed().as_millis() as u64,
+            "committed"
+        );
+        let mut tpl = TopicPartitionList::new();
+        let mut ends: HashMap<i32, i64> = HashMap::new();
+        for b in &done.batches {
+            let (rows, rejected) = b.rows();
+            self.summary.rows += rows as u64;
+            self.summary.rejected += rejected as u64;
+            self.summary.files += 1;
+            self.summary.bytes += b.bytes();
+            let end = ends.entry(b.partition).or_insert(b.last);
+            *end = (*end).max(b.last);
+            let (total_rows, total_rejected) = (self.summary.rows, self.summary.rejected);
+            self.progress.inc((b.last - b.first + 1) as u64, || {
+                format!("{total_rows} rows, {total_rejected} rejected")
+            });
+        }
+        self.summary.commits += u64::from(done.commits);
+        for (partition, last) in &ends {
+            tpl.add_partition_offset(&self.topic, *partition, Offset::Offset(last + 1))
+                .map_err(|e| Error::kafka("building the commit", e))?;
+        }
+        if tpl.count() > 0
+            && let Err(e) = consumer.commit(&tpl, CommitMode::Async)
+        {
+            tracing::warn!(error = %e, "offset commit to Kafka failed (the lake stays authoritative)");
+        }
+        for moved in done.moved {
+            // Another writer committed to this partition: what we held is dropped; if the
+            // partition is still ours, read on from where the tables stand.
+            self.drop_partition(moved.partition);
+            if let Some(next) = moved.now.next_offset() {
+                tracing::warn!(
+                    partition = moved.partition,
+                    resume_offset = next,
+                    "resuming after another writer's commits"
+                );
+                self.pending
+                    .insert(moved.partition, PendingBatch::new(moved.now));
+                if let Err(e) = consumer.seek(
+                    &self.topic,
+                    moved.partition,
+                    Offset::Offset(next),
+                    Duration::from_secs(10),
+                ) {
+                    tracing::warn!(error = %e, partition = moved.partition, "seek after another writer's commits failed (the partition is probably no longer ours)");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// True when the tables hold every partition of the topic up to its high watermark. Clears
     /// the end-of-partition mark of our own partitions that are not (a stale mark).
     fn topic_caught_up(&mut self, consumer: &BaseConsumer<IngestContext>) -> Result<bool> {
         let timeout = Duration::from_secs(10);
@@ -561,12 +724,13 @@ impl Run {
             let (low, high) = consumer
                 .fetch_watermarks(&self.topic, partition, timeout)
                 .map_err(|e| Error::kafka("fetching watermarks", e))?;
-            let lake = self.writer.lake().clone();
-            let topic = self.topic.clone();
-            let state = retry(&self.handle, self.attempts, "listing the lake", || {
-                Snapshot::load_partition(&lake, &topic, partition)
-            })?;
-            let next = state.next_offset().unwrap_or(0).max(low);
+            let taken = {
+                let mut committer = consumer.context().committer();
+                retry_blocking(self.attempts, "reading the tables", || {
+                    self.handle.block_on(committer.standing(partition))
+                })?
+            };
+            let next = taken.next_offset().unwrap_or(0).max(low);
             if next < high {
                 behind.push((partition, high - next));
                 self.at_end.remove(&partition);
@@ -581,13 +745,15 @@ impl Run {
         Ok(behind.is_empty())
     }
 
+    /// Writes and commits everything held.
     fn flush_all(&mut self, consumer: &BaseConsumer<IngestContext>) -> Result<()> {
         let mut partitions: Vec<i32> = self.pending.keys().copied().collect();
         partitions.sort_unstable();
         for partition in partitions {
-            self.flush(consumer, partition)?;
+            self.flush(partition)?;
         }
-        // Make the last commits durable before leaving (the lake stays authoritative).
+        self.commit(consumer)?;
+        // Make the last offset commits durable before leaving (the lake stays authoritative).
         let mut tpl = TopicPartitionList::new();
         for (partition, batch) in &self.pending {
             if batch.next_offset > 0 {

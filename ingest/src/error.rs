@@ -27,6 +27,17 @@ pub enum Error {
     #[error("{}: {reason}", path.display())]
     Csv { path: PathBuf, reason: String },
 
+    /// The lake has taken in offsets the topic does not hold.
+    #[error(
+        "topic {topic} partition {partition}: the lake resumes at offset {lake_next} but the partition ends at {high_watermark}; the topic was recreated or the brokers are another cluster's. Refusing to skip its records: ingest it into a new lake, or use another topic name"
+    )]
+    OffsetsAhead {
+        topic: String,
+        partition: i32,
+        lake_next: i64,
+        high_watermark: i64,
+    },
+
     /// A setting is invalid.
     #[error("invalid setting: {0}")]
     Config(String),

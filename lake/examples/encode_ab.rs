@@ -58,13 +58,7 @@ fn main() {
             b.finish("t").unwrap()
         })
         .collect();
-    let key = |f: usize| FileKey {
-        table: Table::Reviews,
-        topic: "t".into(),
-        partition: 0,
-        first_offset: f as i64 * 500,
-        last_offset: f as i64 * 500 + 499,
-    };
+    let key = |f: usize| FileKey::new(Table::Reviews, "t", 0, f as i64 * 500, f as i64 * 500 + 499);
     let plain = |batch: &arrow::array::RecordBatch| {
         let props = WriterProperties::builder()
             .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).unwrap()))

@@ -1,23 +1,34 @@
-//! Compaction: merge the small files of each Kafka partition into large ones.
+//! Compaction: merge the small files of each Kafka partition into large ones, in one commit.
 //!
-//! For each partition and table, consecutive visible files are grouped up to a target row count
-//! and each group is rewritten as one file covering the group's whole offset range. The merged
-//! file hides its inputs from readers the moment it exists (see [`crate::PartitionState::visible`]);
-//! the inputs are deleted after. A crash at any point leaves either the inputs, or the merged
-//! file beside hidden inputs that the next run deletes: readers never see a row twice or miss
-//! one. The ingest job's resume point (the highest committed offset) is unchanged by a merge, so
-//! compaction can run beside a live ingest. Run one compaction at a time.
+//! For each table and partition, consecutive files are grouped up to a target row count and each
+//! group is rewritten as one file covering the group's offset range. One Delta commit per table
+//! removes the inputs and adds the merged files (`dataChange = false`: the rows are the same), so
+//! every reader sees either the small files or the merged ones. Compaction deletes nothing (see
+//! [`crate::vacuum`]). It runs beside a live ingest (ingest only adds files), and beside another
+//! compaction: both commit a `txn` per partition compacted, so the second to commit conflicts,
+//! reads the table again and merges what is left.
+
+use std::collections::{BTreeMap, HashMap};
 
 use arrow::array::RecordBatch;
 use bytes::Bytes;
+use deltalake::{
+    kernel::{Action, Remove, Transaction, transaction::CommitBuilder},
+    protocol::DeltaOperation,
+};
 use futures::{StreamExt, TryStreamExt, stream};
-use object_store::{ObjectStoreExt, PutMode};
+use object_store::ObjectStoreExt;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use crate::{
-    BatchWriter, Error, FileInfo, FileKey, Lake, Result, Snapshot, Table, WriteOptions,
+    BatchWriter, Error, FileInfo, FileKey, Lake, Result, Table, TableVersion, WriteOptions,
+    commit::{is_conflict, operation_metrics},
+    delta::{compact_app_id, open},
     read_file_info,
 };
+
+/// Attempts at a table's compaction commit that meets another compaction's.
+const CONFLICT_ATTEMPTS: u32 = 5;
 
 /// How to compact.
 #[derive(Debug, Clone)]
@@ -49,8 +60,8 @@ pub struct CompactSummary {
     pub outputs: u64,
     /// Rows rewritten.
     pub rows: u64,
-    /// Hidden leftovers (of earlier crashes or compactions) deleted.
-    pub leftovers_deleted: u64,
+    /// Commits made (one per table compacted).
+    pub commits: u64,
     pub bytes_before: u64,
     pub bytes_after: u64,
 }
@@ -80,7 +91,7 @@ fn plan(files: &[FileInfo], target: u64, order_alone: bool) -> Vec<Vec<FileInfo>
         .collect()
 }
 
-async fn read_batches(lake: &Lake, key: &FileKey) -> Result<Vec<RecordBatch>> {
+pub(crate) async fn read_batches(lake: &Lake, key: &FileKey) -> Result<Vec<RecordBatch>> {
     let path = key.path()?;
     let bytes: Bytes = lake
         .store()
@@ -110,76 +121,148 @@ async fn read_batches(lake: &Lake, key: &FileKey) -> Result<Vec<RecordBatch>> {
     }
 }
 
-/// Compacts every partition of the lake. `progress` is called after each merged file.
+/// Compacts every partition of both tables. `progress` is called after each merged file.
 pub async fn compact(
     lake: &Lake,
     options: &CompactOptions,
     mut progress: impl FnMut(&CompactSummary),
 ) -> Result<CompactSummary> {
     let writer = BatchWriter::new(lake.clone(), options.write.clone());
-    let snapshot = Snapshot::load(lake).await?;
     let mut summary = CompactSummary::default();
-    for state in snapshot.partitions() {
-        // Leftovers first: files already covered by a merged file.
-        for f in state.covered() {
-            writer.delete(&f.key.path()?).await?;
-            summary.leftovers_deleted += 1;
-        }
-        for table in [Table::Reviews, Table::Rejected] {
-            let visible: Vec<_> = state.visible(table).into_iter().cloned().collect();
-            let infos: Vec<FileInfo> = stream::iter(&visible)
-                .map(|f| read_file_info(lake, &f.key, f.size))
-                .buffered(16)
-                .try_collect()
-                .await?;
-            // Reviews files written before the lake kept arrival order are rewritten in it, so
-            // that every file of the table can claim it (see `order`).
-            for group in plan(&infos, options.target_rows, table == Table::Reviews) {
-                let (first, last) = (group[0].key.clone(), group[group.len() - 1].key.clone());
-                let key = FileKey {
-                    first_offset: first.first_offset,
-                    last_offset: last.last_offset,
-                    ..first
-                };
-                let mut batches = Vec::new();
-                for f in &group {
-                    batches.extend(read_batches(lake, &f.key).await?);
+    for table in [Table::Reviews, Table::Rejected] {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let Some(delta) = open(lake, table, TableVersion::Latest).await? else {
+                break;
+            };
+            let mut table_summary = CompactSummary::default();
+            let mut actions = Vec::new();
+            let state = delta
+                .snapshot()
+                .map_err(|e| Error::delta(table, "reading", e))?;
+            let mut removes: HashMap<String, Remove> = HashMap::new();
+            let mut partitions: BTreeMap<(String, i32), Vec<(FileKey, u64)>> = BTreeMap::new();
+            for f in state.log_data().iter() {
+                let path = f.path().to_string();
+                let key = FileKey::parse_in(table, &path).ok_or_else(|| Error::Corrupt {
+                    key: format!("{}/{path}", table.dir()),
+                    reason: "a committed file whose name is not in reviewlake's layout".into(),
+                })?;
+                partitions
+                    .entry((key.topic.clone(), key.partition))
+                    .or_default()
+                    .push((key, f.size().max(0) as u64));
+                removes.insert(path, f.remove_action(false));
+            }
+            for ((topic, partition), mut files) in partitions {
+                files.sort_by_key(|(k, _)| k.first_offset);
+                let infos: Vec<FileInfo> = stream::iter(&files)
+                    .map(|(key, size)| read_file_info(lake, key, *size))
+                    .buffered(16)
+                    .try_collect()
+                    .await?;
+                // Reviews files written before the lake kept arrival order are rewritten in it,
+                // so that every file of the table can claim it (see `order`).
+                let groups = plan(&infos, options.target_rows, table == Table::Reviews);
+                if groups.is_empty() {
+                    continue;
                 }
-                let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
-                let expected: i64 = group.iter().map(|f| f.rows).sum();
-                if rows as i64 != expected {
-                    return Err(Error::Corrupt {
-                        key: key.path()?.to_string(),
-                        reason: format!("inputs hold {rows} rows but their footers say {expected}"),
-                    });
-                }
-                let data = writer.encode_batches(&key, &batches)?;
-                let size = data.len() as u64;
-                let path = key.path()?;
-                if let [alone] = group.as_slice() {
-                    // One file rewritten in arrival order keeps its key, hence its offset range:
-                    // the put replaces it atomically with the same rows.
-                    debug_assert_eq!(alone.key, key);
-                    writer.put(&path, data, PutMode::Overwrite).await?;
-                } else {
-                    // An identical output left by a killed run may already be there.
-                    writer.put(&path, data, PutMode::Create).await?;
-                    // The merged file now hides its inputs; delete them.
-                    for f in &group {
-                        writer.delete(&f.key.path()?).await?;
+                for group in &groups {
+                    let (first, last) = (&group[0].key, &group[group.len() - 1].key);
+                    let key = FileKey::new(
+                        table,
+                        &first.topic,
+                        first.partition,
+                        first.first_offset,
+                        last.last_offset,
+                    );
+                    let mut batches = Vec::new();
+                    for f in group {
+                        batches.extend(read_batches(lake, &f.key).await?);
                     }
+                    let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+                    let expected: i64 = group.iter().map(|f| f.rows).sum();
+                    if rows as i64 != expected {
+                        return Err(Error::Corrupt {
+                            key: key.path()?.to_string(),
+                            reason: format!(
+                                "inputs hold {rows} rows but their footers say {expected}"
+                            ),
+                        });
+                    }
+                    let merged = writer.put_file(key, &batches).await?;
+                    for f in group {
+                        let path = f.key.table_path()?;
+                        let remove = removes.get(&path).cloned().ok_or_else(|| Error::Corrupt {
+                            key: path.clone(),
+                            reason: "a file of the snapshot is missing from its table's log".into(),
+                        })?;
+                        actions.push(Action::Remove(remove));
+                    }
+                    tracing::info!(key = %merged.key.path()?, files = group.len(), rows, "merged");
+                    actions.push(Action::Add(merged.add(false)?));
+                    table_summary.inputs += group.len() as u64;
+                    table_summary.outputs += 1;
+                    table_summary.rows += rows as u64;
+                    table_summary.bytes_before += group.iter().map(|f| f.size).sum::<u64>();
+                    table_summary.bytes_after += merged.size;
+                    let mut shown = summary.clone();
+                    shown.add(&table_summary);
+                    progress(&shown);
                 }
-                summary.inputs += group.len() as u64;
-                summary.outputs += 1;
-                summary.rows += rows as u64;
-                summary.bytes_before += group.iter().map(|f| f.size).sum::<u64>();
-                summary.bytes_after += size;
-                tracing::info!(key = %path, files = group.len(), rows, "merged");
-                progress(&summary);
+                actions.push(Action::Txn(Transaction::new_with_last_update(
+                    compact_app_id(&topic, partition),
+                    state.version() as i64,
+                    Some(chrono::Utc::now().timestamp_millis()),
+                )));
+            }
+            if table_summary.outputs == 0 {
+                break;
+            }
+            let committed = CommitBuilder::default()
+                .with_actions(actions)
+                .with_app_metadata(operation_metrics(
+                    table_summary.outputs as usize,
+                    table_summary.rows as usize,
+                    table_summary.inputs as usize,
+                    table_summary.rows as usize,
+                ))
+                .build(
+                    Some(state),
+                    delta.log_store(),
+                    DeltaOperation::Optimize {
+                        predicate: None,
+                        target_size: options.target_rows as i64,
+                    },
+                )
+                .await;
+            match committed {
+                Ok(done) => {
+                    tracing::info!(table = %table, version = done.version(), files = table_summary.inputs, "compaction committed");
+                    table_summary.commits = 1;
+                    summary.add(&table_summary);
+                    break;
+                }
+                Err(e) if is_conflict(&e) && attempt < CONFLICT_ATTEMPTS => {
+                    tracing::warn!(table = %table, attempt, "another compaction committed first; planning again on the new snapshot");
+                }
+                Err(e) => return Err(Error::delta(table, "committing the compaction", e)),
             }
         }
     }
     Ok(summary)
+}
+
+impl CompactSummary {
+    fn add(&mut self, other: &CompactSummary) {
+        self.inputs += other.inputs;
+        self.outputs += other.outputs;
+        self.rows += other.rows;
+        self.commits += other.commits;
+        self.bytes_before += other.bytes_before;
+        self.bytes_after += other.bytes_after;
+    }
 }
 
 #[cfg(test)]
@@ -198,6 +281,7 @@ mod tests {
                 partition: 0,
                 first_offset: first,
                 last_offset: last,
+                tag: String::new(),
             },
             size: 100,
             rows,

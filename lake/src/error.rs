@@ -51,14 +51,35 @@ pub enum Error {
     #[error("{file}: {reason}")]
     Sql { file: String, reason: String },
 
-    /// A key was written by another writer with different contents.
+    /// A Delta table operation failed.
+    #[error("{table} table: {step}")]
+    Delta {
+        table: crate::Table,
+        step: &'static str,
+        #[source]
+        source: deltalake::DeltaTableError,
+    },
+
+    /// The lake was written before its tables were Delta tables.
     #[error(
-        "{key} already exists with a different offset range or row count; refusing to overwrite"
+        "{location} holds a lake in the old layout (Parquet files without a Delta log); run `reviewlake lake migrate --lake {location}` once to turn it into Delta tables"
     )]
-    Conflict { key: String },
+    OldLayout { location: String },
 }
 
 impl Error {
+    pub(crate) fn delta(
+        table: crate::Table,
+        step: &'static str,
+        source: deltalake::DeltaTableError,
+    ) -> Self {
+        Error::Delta {
+            table,
+            step,
+            source,
+        }
+    }
+
     pub(crate) fn store(key: &Path, source: object_store::Error) -> Self {
         Error::Store {
             key: key.to_string(),

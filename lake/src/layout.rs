@@ -1,12 +1,14 @@
 //! The one place that builds and parses object keys.
 //!
 //! ```text
-//! reviews/topic={topic}/partition={partition}/{first:020}-{last:020}.parquet
-//! rejected/topic={topic}/partition={partition}/{first:020}-{last:020}.parquet
+//! reviews/topic={topic}/partition={partition}/{first:020}-{last:020}-{tag}.parquet
+//! rejected/topic={topic}/partition={partition}/{first:020}-{last:020}-{tag}.parquet
 //! ```
 //!
-//! A file's key is derived from its data only: the topic and partition its records came from and
-//! the first and last Kafka offset it covers. Zero-padded offsets make keys sort by offset.
+//! A file's key names the topic and partition its records came from and the first and last Kafka
+//! offset it covers (zero-padded, so keys sort by offset), plus a tag unique to the write: two
+//! writers never put the same key, and only a Delta commit makes a file part of a table.
+//! Lakes written before the tables were Delta tables have untagged keys; they still parse.
 
 use std::fmt;
 
@@ -61,16 +63,62 @@ pub struct FileKey {
     pub partition: i32,
     pub first_offset: i64,
     pub last_offset: i64,
+    /// Unique to the write that put the file (empty in lakes of the old layout).
+    pub tag: String,
 }
 
 impl FileKey {
-    /// The object key of this file.
+    /// A key for a new file, with a fresh unique tag.
+    pub fn new(table: Table, topic: &str, partition: i32, first: i64, last: i64) -> Self {
+        FileKey {
+            table,
+            topic: topic.to_string(),
+            partition,
+            first_offset: first,
+            last_offset: last,
+            tag: uuid::Uuid::new_v4().simple().to_string()[..16].to_string(),
+        }
+    }
+
+    /// The object key of this file, relative to the lake.
     pub fn path(&self) -> Result<Path> {
         let dir = self.table.partition_prefix(&self.topic, self.partition)?;
-        Ok(dir.join(format!(
-            "{:020}-{:020}.parquet",
-            self.first_offset, self.last_offset
-        )))
+        Ok(dir.join(self.file_name()))
+    }
+
+    /// The file's path relative to its table's folder, as Delta `add` actions name it.
+    pub fn table_path(&self) -> Result<String> {
+        check_topic(&self.topic)?;
+        Ok(format!(
+            "topic={}/partition={}/{}",
+            self.topic,
+            self.partition,
+            self.file_name()
+        ))
+    }
+
+    /// The Delta partition values of this file.
+    pub fn partition_values(&self) -> std::collections::HashMap<String, Option<String>> {
+        std::collections::HashMap::from([
+            ("topic".to_string(), Some(self.topic.clone())),
+            ("partition".to_string(), Some(self.partition.to_string())),
+        ])
+    }
+
+    fn file_name(&self) -> String {
+        if self.tag.is_empty() {
+            format!("{:020}-{:020}.parquet", self.first_offset, self.last_offset)
+        } else {
+            format!(
+                "{:020}-{:020}-{}.parquet",
+                self.first_offset, self.last_offset, self.tag
+            )
+        }
+    }
+
+    /// Parses a path relative to `table`'s folder (a Delta `add` path).
+    pub fn parse_in(table: Table, path: &str) -> Option<FileKey> {
+        FileKey::parse(&Path::from(format!("{}/{path}", table.dir())))
     }
 
     /// True when this file's range lies within `other`'s (same table and partition).
@@ -102,8 +150,10 @@ impl FileKey {
         if parts.next().is_some() {
             return None;
         }
-        let (first, last) = file.as_ref().strip_suffix(".parquet")?.split_once('-')?;
-        if first.len() != 20 || last.len() != 20 {
+        let (first, rest) = file.as_ref().strip_suffix(".parquet")?.split_once('-')?;
+        let (last, tag) = rest.split_once('-').unwrap_or((rest, ""));
+        let tag_ok = tag.bytes().all(|b| b.is_ascii_alphanumeric());
+        if first.len() != 20 || last.len() != 20 || !tag_ok {
             return None;
         }
         let (first_offset, last_offset) = (first.parse().ok()?, last.parse().ok()?);
@@ -116,6 +166,7 @@ impl FileKey {
             partition,
             first_offset,
             last_offset,
+            tag: tag.to_string(),
         })
     }
 }
@@ -147,7 +198,20 @@ mod tests {
             partition: 3,
             first_offset: first,
             last_offset: last,
+            tag: String::new(),
         }
+    }
+
+    #[test]
+    fn tagged_keys_round_trip_and_differ() {
+        let a = FileKey::new(Table::Reviews, "t", 0, 5, 9);
+        let b = FileKey::new(Table::Reviews, "t", 0, 5, 9);
+        assert_ne!(a.path().unwrap(), b.path().unwrap());
+        assert_eq!(FileKey::parse(&a.path().unwrap()), Some(a.clone()));
+        assert_eq!(
+            FileKey::parse_in(Table::Reviews, &a.table_path().unwrap()),
+            Some(a)
+        );
     }
 
     #[test]

@@ -14,6 +14,9 @@ use crate::{Error, Result};
 #[derive(Clone, Debug)]
 pub struct Lake {
     store: Arc<dyn ObjectStore>,
+    /// The same store rooted where the URL's path starts (the bucket, the file system root), as
+    /// Delta's kernel resolves table URLs against it.
+    root: Arc<dyn ObjectStore>,
     url: Url,
 }
 
@@ -40,14 +43,14 @@ impl Lake {
                     .map_err(|()| err("not an absolute local path".into()))?
             }
         };
-        let store: Arc<dyn ObjectStore> = match url.scheme() {
+        let root: Arc<dyn ObjectStore> = match url.scheme() {
             "file" => {
                 let path = url
                     .to_file_path()
                     .map_err(|()| err("not a local file URL".into()))?;
                 std::fs::create_dir_all(&path)
                     .map_err(|e| err(format!("cannot create {}: {e}", path.display())))?;
-                Arc::new(LocalFileSystem::new_with_prefix(&path).map_err(|e| err(e.to_string()))?)
+                Arc::new(LocalFileSystem::new())
             }
             "s3" | "s3a" => {
                 let bucket = url.host_str().filter(|b| !b.is_empty()).ok_or_else(|| {
@@ -64,22 +67,35 @@ impl Lake {
                     }
                     builder = builder.with_endpoint(endpoint);
                 }
-                let s3 = builder.build().map_err(|e| err(e.to_string()))?;
-                prefixed(Arc::new(s3), url.path())
+                Arc::new(builder.build().map_err(|e| err(e.to_string()))?)
             }
-            "memory" => prefixed(Arc::new(InMemory::new()), url.path()),
+            "memory" => Arc::new(InMemory::new()),
             other => {
                 return Err(err(format!(
                     "unsupported scheme {other:?} (use a path, file://, s3:// or memory://)"
                 )));
             }
         };
-        Ok(Self { store, url })
+        Ok(Self {
+            store: prefixed(root.clone(), url.path()),
+            root,
+            url,
+        })
     }
 
-    /// Wraps an existing store (already rooted at the lake), for tests and embedding.
-    pub fn from_store(store: Arc<dyn ObjectStore>, url: Url) -> Self {
-        Self { store, url }
+    /// Wraps an existing store whose root is the root of `url` (the bucket, say): the lake is
+    /// at `url`'s path in it. For tests and embedding.
+    pub fn from_store(root: Arc<dyn ObjectStore>, url: Url) -> Self {
+        Self {
+            store: prefixed(root.clone(), url.path()),
+            root,
+            url,
+        }
+    }
+
+    /// The store rooted where `url`'s path starts.
+    pub(crate) fn root_store(&self) -> &Arc<dyn ObjectStore> {
+        &self.root
     }
 
     /// The object store, rooted at the lake: keys are relative to the lake's location.
@@ -93,12 +109,15 @@ impl Lake {
     }
 }
 
-fn prefixed(store: Arc<dyn ObjectStore>, prefix: &str) -> Arc<dyn ObjectStore> {
-    let prefix = prefix.trim_matches('/');
-    if prefix.is_empty() {
-        store
-    } else {
-        Arc::new(PrefixStore::new(store, Path::from(prefix)))
+/// `store` seen from the (percent-encoded) URL path `url_path` down.
+fn prefixed(store: Arc<dyn ObjectStore>, url_path: &str) -> Arc<dyn ObjectStore> {
+    match Path::from_url_path(url_path.trim_matches('/')) {
+        Ok(prefix) if prefix.as_ref().is_empty() => store,
+        Ok(prefix) => Arc::new(PrefixStore::new(store, prefix)),
+        Err(_) => Arc::new(PrefixStore::new(
+            store,
+            Path::from(url_path.trim_matches('/')),
+        )),
     }
 }
 

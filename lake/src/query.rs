@@ -1,5 +1,9 @@
-//! SQL over the lake with DataFusion: the `reviews` and `rejected` tables with their hive
-//! partition columns and fixed schemas, plus the views in `sql/views/`.
+//! SQL over one snapshot of the lake with DataFusion: the `reviews` and `rejected` tables with
+//! their partition columns and fixed schemas, plus the views in `sql/views/`.
+//!
+//! The tables are DataFusion listing tables over the snapshot's files (see [`SnapshotStore`]):
+//! planning sees exactly the files of the Delta snapshot, and the cohort plans keep reading each
+//! file's arrival-order claim from its footer.
 
 use std::sync::{Arc, LazyLock};
 
@@ -18,8 +22,8 @@ use datafusion::{
 use url::Url;
 
 use crate::{
-    Error, Lake, Result, SqlFiles, Table, VisibleStore, column, rejected_schema, reviews_schema,
-    scan_order::KeepScanOrder,
+    Error, Lake, Result, Snapshot, SnapshotStore, SqlFiles, Table, TableVersion, Versions, column,
+    rejected_schema, reviews_schema, scan_order::KeepScanOrder,
 };
 
 /// The URL the lake is registered under inside a session.
@@ -40,11 +44,23 @@ pub enum Workload {
 /// A query session over one lake.
 pub struct Query {
     ctx: SessionContext,
+    versions: Versions,
 }
 
 impl Query {
-    /// Registers the lake's tables and the views of `sql`, for `workload`.
+    /// Registers the latest snapshot of the lake's tables and the views of `sql`, for `workload`.
     pub async fn open(lake: &Lake, sql: &SqlFiles, workload: Workload) -> Result<Self> {
+        Self::open_at(lake, sql, workload, TableVersion::Latest).await
+    }
+
+    /// Like [`Query::open`], on the snapshot at `version` (time travel).
+    pub async fn open_at(
+        lake: &Lake,
+        sql: &SqlFiles,
+        workload: Workload,
+        version: TableVersion,
+    ) -> Result<Self> {
+        let snapshot = Snapshot::load_at(lake, version).await?;
         // DATAFUSION_* environment variables tune the engine, e.g.
         // DATAFUSION_EXECUTION_TARGET_PARTITIONS=8.
         let mut config = SessionConfig::from_env()?
@@ -98,7 +114,10 @@ impl Query {
             .with_physical_optimizer_rule(Arc::new(KeepScanOrder))
             .build();
         let ctx = SessionContext::new_with_state(state);
-        ctx.register_object_store(&LAKE_URL, Arc::new(VisibleStore::new(lake.store().clone())));
+        ctx.register_object_store(
+            &LAKE_URL,
+            Arc::new(SnapshotStore::new(lake.store().clone(), &snapshot)),
+        );
         for (table, schema) in [
             (Table::Reviews, reviews_schema()),
             (Table::Rejected, rejected_schema()),
@@ -122,7 +141,15 @@ impl Query {
                 reason: e.to_string(),
             })?;
         }
-        Ok(Self { ctx })
+        Ok(Self {
+            ctx,
+            versions: snapshot.versions(),
+        })
+    }
+
+    /// The table versions this session reads.
+    pub fn versions(&self) -> Versions {
+        self.versions
     }
 
     /// Runs a read-only statement: anything that would create, write or delete is refused.

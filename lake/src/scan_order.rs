@@ -61,8 +61,8 @@ mod tests {
     };
 
     use crate::{
-        BatchWriter, Lake, Query, Review, ReviewBuilder, SourcePosition, SqlFiles, Workload,
-        WriteOptions,
+        BatchWriter, Committer, Lake, Query, Review, ReviewBuilder, SourcePosition, SqlFiles,
+        Workload, WriteOptions,
     };
 
     /// The ordered scans under a cohort's `ORDER BY ... LIMIT ... OFFSET` merge stay
@@ -72,7 +72,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
         let writer = BatchWriter::new(lake.clone(), WriteOptions::default());
+        let mut committer = Committer::open(&lake, "t").await.unwrap();
+        let mut written = Vec::new();
         for partition in 0..2 {
+            committer.resume(partition).await.unwrap();
             let mut b = ReviewBuilder::default();
             for offset in 0..4 {
                 let at = SourcePosition {
@@ -83,11 +86,14 @@ mod tests {
                 b.append(&Review::default(), &at);
             }
             let batch = b.finish("t").unwrap();
-            writer
-                .write("t", partition, (0, 3), &batch, None)
-                .await
-                .unwrap();
+            written.push(
+                writer
+                    .write("t", partition, (0, 3), &batch, None)
+                    .await
+                    .unwrap(),
+            );
         }
+        committer.commit(written).await.unwrap();
         let query = Query::open(&lake, &SqlFiles::default(), Workload::Cohorts)
             .await
             .unwrap();

@@ -1,201 +1,159 @@
-//! What a reader sees: the committed files of each Kafka partition, and where ingest resumes.
+//! What a reader sees: one Delta snapshot of each table, file by file and partition by partition.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
-use futures::{StreamExt, TryStreamExt, stream};
-use object_store::{ObjectMeta, path::Path};
+use chrono::{DateTime, Utc};
+use deltalake::DeltaTable;
 
-use crate::{Error, FileInfo, FileKey, Lake, Result, Table, read_file_info};
+use crate::{
+    Error, FileKey, Lake, Result, Table, TableVersion, TakenIn,
+    delta::{ingest_app_id, open},
+};
 
-/// One data file as listed.
+/// One data file of a snapshot.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ListedFile {
+pub struct SnapshotFile {
     pub key: FileKey,
     pub size: u64,
+    /// Rows, from the commit's statistics.
+    pub rows: i64,
+    /// When the file was added, in milliseconds since the epoch.
+    pub modified_ms: i64,
 }
 
-/// The files of one Kafka partition.
+/// The files of one Kafka partition, and how far each table has taken it in.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PartitionState {
     pub topic: String,
     pub partition: i32,
-    reviews: Vec<ListedFile>,
-    rejected: Vec<ListedFile>,
+    reviews: Vec<SnapshotFile>,
+    rejected: Vec<SnapshotFile>,
+    /// The tables' `txn` versions for this partition.
+    pub taken: TakenIn,
 }
 
 impl PartitionState {
-    /// The highest offset committed to the lake: the end of the last `reviews` file, which is
-    /// written after the batch's rejected records.
+    /// The last offset the lake has taken in.
     pub fn last_committed(&self) -> Option<i64> {
-        self.reviews.iter().map(|f| f.key.last_offset).max()
+        self.taken.reviews
     }
 
     /// The offset ingest resumes from.
     pub fn next_offset(&self) -> Option<i64> {
-        self.last_committed().map(|o| o + 1)
+        self.taken.next_offset()
     }
 
-    /// Files a reader should see. A file whose offset range lies within another file's range of
-    /// the same table is hidden: it is either the input of a compaction that already wrote its
-    /// output, or a replay of a range that another writer already committed. Rejected files
-    /// beyond the last commit are hidden too: a crash left them before their range committed.
-    pub fn visible(&self, table: Table) -> Vec<&ListedFile> {
-        let files = match table {
+    /// This partition's files of `table`, in offset order.
+    pub fn files(&self, table: Table) -> &[SnapshotFile] {
+        match table {
             Table::Reviews => &self.reviews,
             Table::Rejected => &self.rejected,
-        };
-        let committed = self.last_committed().unwrap_or(-1);
-        let mut sorted: Vec<&ListedFile> = files
-            .iter()
-            .filter(|f| f.key.last_offset <= committed)
-            .collect();
-        // Widest first among equal starts, so covered files come after the one covering them.
-        sorted.sort_by_key(|f| (f.key.first_offset, std::cmp::Reverse(f.key.last_offset)));
-        let mut out: Vec<&ListedFile> = Vec::with_capacity(sorted.len());
-        let mut high = -1;
-        for f in sorted {
-            if f.key.last_offset <= high {
-                continue;
-            }
-            if f.key.first_offset <= high {
-                tracing::warn!(
-                    key = %f.key.path().map(|p| p.to_string()).unwrap_or_default(),
-                    "file overlaps another file's offset range only in part"
-                );
-            }
-            high = f.key.last_offset;
-            out.push(f);
-        }
-        out
-    }
-
-    /// Files that no reader sees: covered files and uncommitted rejected files.
-    pub fn hidden(&self) -> Vec<&ListedFile> {
-        let visible = self.visible_keys();
-        self.reviews
-            .iter()
-            .chain(&self.rejected)
-            .filter(|f| !visible.contains(&f.key))
-            .collect()
-    }
-
-    /// Keys of the files a reader sees, in both tables.
-    fn visible_keys(&self) -> HashSet<&FileKey> {
-        [Table::Reviews, Table::Rejected]
-            .into_iter()
-            .flat_map(|t| self.visible(t))
-            .map(|f| &f.key)
-            .collect()
-    }
-
-    /// Files covered by another file of the same table: compaction inputs whose output is
-    /// written, or replays. Safe to delete.
-    pub fn covered(&self) -> Vec<&ListedFile> {
-        self.hidden()
-            .into_iter()
-            .filter(|f| {
-                self.reviews
-                    .iter()
-                    .chain(&self.rejected)
-                    .any(|o| o.key != f.key && f.key.is_covered_by(&o.key))
-            })
-            .collect()
-    }
-
-    /// Rejected files beyond the last commit, which a crash left behind.
-    pub fn uncommitted(&self) -> Vec<&ListedFile> {
-        let committed = self.last_committed().unwrap_or(-1);
-        self.rejected
-            .iter()
-            .filter(|f| f.key.last_offset > committed)
-            .collect()
-    }
-
-    fn add(&mut self, file: ListedFile) {
-        match file.key.table {
-            Table::Reviews => self.reviews.push(file),
-            Table::Rejected => self.rejected.push(file),
         }
     }
 }
 
-/// Per-partition file listings of a lake, or of one topic or partition of it.
+/// The version of each table a snapshot read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Versions {
+    pub reviews: Option<u64>,
+    pub rejected: Option<u64>,
+}
+
+/// A consistent view of the lake: both tables at one version each.
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {
     partitions: BTreeMap<(String, i32), PartitionState>,
+    versions: Versions,
 }
 
 impl Snapshot {
-    /// Lists the whole lake.
+    /// The latest commit of both tables.
     pub async fn load(lake: &Lake) -> Result<Self> {
+        Self::load_at(lake, TableVersion::Latest).await
+    }
+
+    /// Both tables as they were: `Version(n)` reads version `n` of `reviews` and the `rejected`
+    /// table as of that commit's time; `AsOf(t)` reads both as of `t`.
+    pub async fn load_at(lake: &Lake, version: TableVersion) -> Result<Self> {
         let mut snapshot = Snapshot::default();
-        for table in [Table::Reviews, Table::Rejected] {
-            snapshot.add_listing(lake, &table.prefix()).await?;
+        let reviews = open(lake, Table::Reviews, version).await?;
+        let rejected_at = match (version, &reviews) {
+            (TableVersion::Version(n), Some(delta)) => delta
+                .snapshot()
+                .ok()
+                .and_then(|s| s.version_timestamp(n))
+                .and_then(DateTime::<Utc>::from_timestamp_millis)
+                .map_or(TableVersion::Latest, TableVersion::AsOf),
+            _ => version,
+        };
+        if reviews.is_none() {
+            crate::legacy::refuse_old_layout(lake).await?;
+        }
+        let rejected = match open(lake, Table::Rejected, rejected_at).await {
+            // The rejected table did not exist yet at that time.
+            Err(Error::Delta { .. }) if rejected_at != TableVersion::Latest => None,
+            other => other?,
+        };
+        for (table, delta) in [(Table::Reviews, &reviews), (Table::Rejected, &rejected)] {
+            if let Some(delta) = delta {
+                snapshot.add_table(table, delta).await?;
+            }
         }
         Ok(snapshot)
     }
 
-    /// Lists one Kafka partition's files (what ingest needs on assignment).
-    pub async fn load_partition(
-        lake: &Lake,
-        topic: &str,
-        partition: i32,
-    ) -> Result<PartitionState> {
-        let mut snapshot = Snapshot::default();
-        for table in [Table::Reviews, Table::Rejected] {
-            let prefix = table.partition_prefix(topic, partition)?;
-            snapshot.add_listing(lake, &prefix).await?;
+    async fn add_table(&mut self, table: Table, delta: &DeltaTable) -> Result<()> {
+        let state = delta
+            .snapshot()
+            .map_err(|e| Error::delta(table, "reading", e))?;
+        let version = Some(state.version());
+        match table {
+            Table::Reviews => self.versions.reviews = version,
+            Table::Rejected => self.versions.rejected = version,
         }
-        Ok(snapshot
-            .partitions
-            .remove(&(topic.to_string(), partition))
-            .unwrap_or_else(|| PartitionState {
-                topic: topic.to_string(),
-                partition,
-                ..Default::default()
-            }))
-    }
-
-    async fn add_listing(&mut self, lake: &Lake, prefix: &Path) -> Result<()> {
-        let listed: Vec<ObjectMeta> = lake
-            .store()
-            .list(Some(prefix))
-            .try_collect()
-            .await
-            .map_err(|e| Error::store(prefix, e))?;
-        self.add_metas(&listed);
+        for file in state.log_data().iter() {
+            let path = file.path();
+            let key = FileKey::parse_in(table, &path).ok_or_else(|| Error::Corrupt {
+                key: format!("{}/{path}", table.dir()),
+                reason: "a committed file whose name is not in reviewlake's layout".into(),
+            })?;
+            let listed = SnapshotFile {
+                size: file.size().max(0) as u64,
+                rows: file.num_records().map_or(0, |n| n as i64),
+                modified_ms: file.modification_time(),
+                key,
+            };
+            self.partition(&listed.key.topic, listed.key.partition)
+                .add(listed);
+        }
+        // Each partition's progress, also for partitions whose records were all rejected.
+        let app_ids: Vec<(String, i32)> = self.partitions.keys().cloned().collect();
+        for (topic, partition) in app_ids {
+            let v = state
+                .transaction_version(delta.log_store().as_ref(), ingest_app_id(&topic, partition))
+                .await
+                .map_err(|e| Error::delta(table, "reading txn versions", e))?;
+            let taken = &mut self.partition(&topic, partition).taken;
+            match table {
+                Table::Reviews => taken.reviews = v,
+                Table::Rejected => taken.rejected = v,
+            }
+        }
+        for p in self.partitions.values_mut() {
+            p.reviews.sort_by_key(|f| f.key.first_offset);
+            p.rejected.sort_by_key(|f| f.key.first_offset);
+        }
         Ok(())
     }
 
-    /// Builds a snapshot from a listing (keys that are not data files are ignored).
-    pub(crate) fn from_metas(listed: &[ObjectMeta]) -> Self {
-        let mut snapshot = Snapshot::default();
-        snapshot.add_metas(listed);
-        snapshot
-    }
-
-    /// Keys of the files a reader sees, in every partition and both tables.
-    pub(crate) fn visible_keys(&self) -> HashSet<&FileKey> {
-        self.partitions().flat_map(|p| p.visible_keys()).collect()
-    }
-
-    fn add_metas(&mut self, listed: &[ObjectMeta]) {
-        for meta in listed {
-            if let Some(key) = FileKey::parse(&meta.location) {
-                let state = self
-                    .partitions
-                    .entry((key.topic.clone(), key.partition))
-                    .or_insert_with(|| PartitionState {
-                        topic: key.topic.clone(),
-                        partition: key.partition,
-                        ..Default::default()
-                    });
-                state.add(ListedFile {
-                    key,
-                    size: meta.size,
-                });
-            }
-        }
+    fn partition(&mut self, topic: &str, partition: i32) -> &mut PartitionState {
+        self.partitions
+            .entry((topic.to_string(), partition))
+            .or_insert_with(|| PartitionState {
+                topic: topic.to_string(),
+                partition,
+                ..Default::default()
+            })
     }
 
     /// Every partition, ordered by topic then partition.
@@ -203,23 +161,43 @@ impl Snapshot {
         self.partitions.values()
     }
 
-    /// The files of `table` a reader should see, in topic, partition and offset order.
-    pub fn visible(&self, table: Table) -> Vec<&ListedFile> {
-        self.partitions().flat_map(|p| p.visible(table)).collect()
+    /// The files of `table`, in topic, partition and offset order.
+    pub fn files(&self, table: Table) -> Vec<&SnapshotFile> {
+        self.partitions()
+            .flat_map(|p| p.files(table).iter())
+            .collect()
     }
 
-    /// Reads the footers of the visible files of `table`, `concurrency` at a time.
-    pub async fn file_infos(
-        &self,
-        lake: &Lake,
-        table: Table,
-        concurrency: usize,
-    ) -> Result<Vec<FileInfo>> {
-        stream::iter(self.visible(table))
-            .map(|f| read_file_info(lake, &f.key, f.size))
-            .buffered(concurrency.max(1))
-            .try_collect()
-            .await
+    /// The table versions this snapshot read (`None`: the table has no commit).
+    pub fn versions(&self) -> Versions {
+        self.versions
+    }
+
+    /// The object metadata of every file of the snapshot, keyed by object path.
+    pub(crate) fn object_metas(&self) -> Vec<object_store::ObjectMeta> {
+        [Table::Reviews, Table::Rejected]
+            .into_iter()
+            .flat_map(|t| self.files(t))
+            .filter_map(|f| {
+                Some(object_store::ObjectMeta {
+                    location: f.key.path().ok()?,
+                    last_modified: DateTime::<Utc>::from_timestamp_millis(f.modified_ms)
+                        .unwrap_or_default(),
+                    size: f.size,
+                    e_tag: None,
+                    version: None,
+                })
+            })
+            .collect()
+    }
+}
+
+impl PartitionState {
+    fn add(&mut self, file: SnapshotFile) {
+        match file.key.table {
+            Table::Reviews => self.reviews.push(file),
+            Table::Rejected => self.rejected.push(file),
+        }
     }
 }
 
@@ -232,7 +210,8 @@ mod tests {
 
     use super::*;
     use crate::{
-        BatchWriter, Rejected, RejectedBuilder, ReviewBuilder, SourcePosition, WriteOptions,
+        BatchWriter, Committer, Rejected, RejectedBuilder, ReviewBuilder, SourcePosition,
+        WriteOptions,
     };
 
     const TOPIC: &str = "t";
@@ -240,7 +219,7 @@ mod tests {
     fn lake() -> Lake {
         Lake::from_store(
             Arc::new(InMemory::new()),
-            url::Url::parse("memory://").unwrap(),
+            url::Url::parse("memory:///lake/").unwrap(),
         )
     }
 
@@ -274,19 +253,15 @@ mod tests {
         (good.finish(TOPIC).unwrap(), bad.finish(TOPIC).unwrap())
     }
 
-    async fn write(lake: &Lake, first: i64, last: i64, rejected_at: &[i64]) {
+    async fn write(lake: &Lake, first: i64, last: i64, rejected_at: &[i64]) -> crate::WrittenBatch {
         let (good, bad) = batches(first, last, rejected_at);
         BatchWriter::new(lake.clone(), WriteOptions::default())
             .write(TOPIC, 0, (first, last), &good, Some(&bad))
             .await
-            .unwrap();
+            .unwrap()
     }
 
-    async fn state(lake: &Lake) -> PartitionState {
-        Snapshot::load_partition(lake, TOPIC, 0).await.unwrap()
-    }
-
-    fn ranges(files: Vec<&ListedFile>) -> Vec<(i64, i64)> {
+    fn ranges(files: &[SnapshotFile]) -> Vec<(i64, i64)> {
         files
             .iter()
             .map(|f| (f.key.first_offset, f.key.last_offset))
@@ -294,79 +269,87 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn empty_partition_resumes_from_the_beginning() {
-        assert_eq!(state(&lake()).await.next_offset(), None);
+    async fn an_empty_lake_has_no_partitions() {
+        let s = Snapshot::load(&lake()).await.unwrap();
+        assert_eq!(s.partitions().count(), 0);
+        assert_eq!(s.versions(), Versions::default());
     }
 
     #[tokio::test]
-    async fn resume_is_after_the_last_committed_offset() {
+    async fn only_committed_files_are_seen_and_progress_is_the_txn_version() {
         let lake = lake();
-        write(&lake, 0, 9, &[]).await;
-        write(&lake, 10, 19, &[12]).await;
-        assert_eq!(state(&lake).await.next_offset(), Some(20));
+        let mut committer = Committer::open(&lake, TOPIC).await.unwrap();
+        assert_eq!(committer.resume(0).await.unwrap(), TakenIn::default());
+        let a = write(&lake, 0, 9, &[]).await;
+        let b = write(&lake, 10, 19, &[12]).await;
+        let done = committer.commit(vec![a, b]).await.unwrap();
+        assert_eq!(done.commits, 2, "rejected, then reviews");
+        // Put but never committed: a crash's leftover.
+        write(&lake, 20, 29, &[25]).await;
+
+        let s = Snapshot::load(&lake).await.unwrap();
+        let p = s.partitions().next().unwrap();
+        assert_eq!(ranges(p.files(Table::Reviews)), [(0, 9), (10, 19)]);
+        assert_eq!(ranges(p.files(Table::Rejected)), [(10, 19)]);
+        assert_eq!(p.files(Table::Reviews)[1].rows, 9);
+        assert_eq!(p.next_offset(), Some(20));
+        assert_eq!(p.taken.rejected, Some(19));
     }
 
     #[tokio::test]
-    async fn a_replayed_batch_lands_on_the_same_key() {
+    async fn a_second_writer_of_a_partition_lands_nothing_once_the_first_moved_on() {
         let lake = lake();
-        write(&lake, 0, 9, &[3]).await;
-        write(&lake, 0, 9, &[3]).await;
-        let s = state(&lake).await;
-        assert_eq!(ranges(s.visible(Table::Reviews)), [(0, 9)]);
-        assert_eq!(ranges(s.visible(Table::Rejected)), [(0, 9)]);
-    }
-
-    #[tokio::test]
-    async fn covered_files_are_hidden_from_readers() {
-        let lake = lake();
-        // Small files, then a merged file over the same range (a compaction's output).
-        write(&lake, 0, 9, &[]).await;
-        write(&lake, 10, 19, &[]).await;
-        write(&lake, 0, 19, &[]).await;
-        write(&lake, 20, 29, &[]).await;
-        let s = state(&lake).await;
-        assert_eq!(ranges(s.visible(Table::Reviews)), [(0, 19), (20, 29)]);
-        assert_eq!(ranges(s.hidden()), [(0, 9), (10, 19)]);
-    }
-
-    #[tokio::test]
-    async fn rejected_file_without_its_commit_is_uncommitted_and_hidden() {
-        let lake = lake();
-        write(&lake, 0, 9, &[]).await;
-        // A crash between the rejected file and the reviews file of range 10..=19.
-        let (_, bad) = batches(10, 19, &[15]);
-        let writer = BatchWriter::new(lake.clone(), WriteOptions::default());
-        let key = crate::FileKey {
-            table: Table::Rejected,
-            topic: TOPIC.into(),
-            partition: 0,
-            first_offset: 10,
-            last_offset: 19,
-        };
-        let data = writer.encode(&key, &bad).unwrap();
-        use object_store::ObjectStoreExt;
-        lake.store()
-            .put(&key.path().unwrap(), data.into())
+        let mut first = Committer::open(&lake, TOPIC).await.unwrap();
+        let mut zombie = Committer::open(&lake, TOPIC).await.unwrap();
+        first.resume(0).await.unwrap();
+        zombie.resume(0).await.unwrap();
+        // The zombie holds a batch with other boundaries than the new owner's.
+        let held = write(&lake, 0, 14, &[3]).await;
+        let landed = first
+            .commit(vec![
+                write(&lake, 0, 9, &[3]).await,
+                write(&lake, 10, 19, &[]).await,
+            ])
             .await
             .unwrap();
-        let s = state(&lake).await;
-        assert_eq!(s.next_offset(), Some(10), "the range is not committed");
-        assert!(s.visible(Table::Rejected).is_empty());
-        assert_eq!(ranges(s.uncommitted()), [(10, 19)]);
+        assert_eq!(landed.batches.len(), 2);
+        let refused = zombie.commit(vec![held]).await.unwrap();
+        assert!(refused.batches.is_empty());
+        assert_eq!(refused.commits, 0);
+        assert_eq!(refused.moved[0].now.reviews, Some(19));
+
+        let s = Snapshot::load(&lake).await.unwrap();
+        let p = s.partitions().next().unwrap();
+        assert_eq!(ranges(p.files(Table::Reviews)), [(0, 9), (10, 19)]);
+        assert_eq!(ranges(p.files(Table::Rejected)), [(0, 9)]);
     }
 
     #[tokio::test]
-    async fn footer_metadata_matches_the_key() {
+    async fn time_travel_reads_an_earlier_version() {
         let lake = lake();
-        write(&lake, 5, 14, &[7, 8]).await;
-        let snapshot = Snapshot::load(&lake).await.unwrap();
-        let infos = snapshot.file_infos(&lake, Table::Reviews, 4).await.unwrap();
-        assert_eq!(infos.len(), 1);
-        assert_eq!(infos[0].rows, 8);
-        let rejected = snapshot
-            .file_infos(&lake, Table::Rejected, 4)
+        let mut c = Committer::open(&lake, TOPIC).await.unwrap();
+        c.resume(0).await.unwrap();
+        c.commit(vec![write(&lake, 0, 9, &[]).await]).await.unwrap();
+        let v1 = Snapshot::load(&lake)
+            .await
+            .unwrap()
+            .versions()
+            .reviews
+            .unwrap();
+        c.commit(vec![write(&lake, 10, 19, &[]).await])
             .await
             .unwrap();
-        assert_eq!(rejected[0].rows, 2);
+        let old = Snapshot::load_at(&lake, TableVersion::Version(v1))
+            .await
+            .unwrap();
+        assert_eq!(old.files(Table::Reviews).len(), 1);
+        assert_eq!(
+            Snapshot::load(&lake)
+                .await
+                .unwrap()
+                .files(Table::Reviews)
+                .len(),
+            2
+        );
     }
 }

@@ -1,4 +1,4 @@
-//! Encoding batches as Parquet and putting them into the lake, exactly once per offset range.
+//! Encoding batches as Parquet and putting the files into the lake's table folders.
 
 use arrow::array::RecordBatch;
 use bytes::Bytes;
@@ -14,7 +14,7 @@ use parquet::{
 };
 
 use crate::{
-    Error, FileKey, Lake, Result, Table, column, metadata,
+    DataFile, Error, FileKey, Lake, Result, Table, WrittenBatch, column, metadata,
     order::{arrival_sorting_columns, sort_by_arrival},
 };
 
@@ -36,27 +36,10 @@ impl Default for WriteOptions {
     }
 }
 
-/// What one committed batch put into the lake.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WrittenBatch {
-    /// The `reviews` file, which commits the whole offset range.
-    pub reviews: FileKey,
-    pub review_rows: usize,
-    /// The `rejected` file, when the range held rejected records.
-    pub rejected: Option<FileKey>,
-    pub rejected_rows: usize,
-    /// Bytes written in all.
-    pub bytes: usize,
-    /// True when an identical file was already in the lake (a replay after a crash).
-    pub already_present: bool,
-}
-
-/// Writes one Kafka partition's batches.
+/// Encodes batches as Parquet files and puts them into the tables' folders.
 ///
-/// A batch covers the offsets `first..=last`. Its rejected records (if any) are written first,
-/// then the `reviews` file, even when it has no rows: the `reviews` file is the commit record for
-/// the range, and [`crate::Snapshot`] resumes after the highest committed offset. Keys depend on
-/// the data only, so a replayed batch lands on the same key and cannot duplicate rows.
+/// Putting a file makes it part of no table: [`crate::Committer`] (ingest) and compaction commit
+/// the files they put. Every key is new (see [`FileKey::new`]), so a put never replaces a file.
 #[derive(Debug, Clone)]
 pub struct BatchWriter {
     lake: Lake,
@@ -139,7 +122,8 @@ impl BatchWriter {
         Ok(Bytes::from(buf))
     }
 
-    /// Writes the batch covering `first..=last` of `topic`/`partition`.
+    /// Puts the files of the batch covering `first..=last` of `topic`/`partition`: its accepted
+    /// reviews and its rejected records, each when there are any.
     pub async fn write(
         &self,
         topic: &str,
@@ -148,56 +132,50 @@ impl BatchWriter {
         reviews: &RecordBatch,
         rejected: Option<&RecordBatch>,
     ) -> Result<WrittenBatch> {
-        let key = |table| FileKey {
-            table,
+        let put = |table, batch: Option<&RecordBatch>| {
+            let batch = batch.filter(|b| b.num_rows() > 0).cloned();
+            async move {
+                match batch {
+                    Some(b) => {
+                        let key = FileKey::new(table, topic, partition, first, last);
+                        Ok::<_, Error>(Some(self.put_file(key, std::slice::from_ref(&b)).await?))
+                    }
+                    None => Ok(None),
+                }
+            }
+        };
+        let rejected = put(Table::Rejected, rejected).await?;
+        let reviews = put(Table::Reviews, Some(reviews)).await?;
+        Ok(WrittenBatch {
             topic: topic.to_string(),
             partition,
-            first_offset: first,
-            last_offset: last,
-        };
-        let mut bytes = 0;
-        let mut rejected_key = None;
-        let mut rejected_rows = 0;
-        if let Some(batch) = rejected.filter(|b| b.num_rows() > 0) {
-            let k = key(Table::Rejected);
-            let data = self.encode(&k, batch)?;
-            bytes += data.len();
-            // Not the commit record: an uncommitted leftover of a crash is replaced.
-            self.put(&k.path()?, data, PutMode::Overwrite).await?;
-            rejected_rows = batch.num_rows();
-            rejected_key = Some(k);
-        }
-        let k = key(Table::Reviews);
-        let data = self.encode(&k, reviews)?;
-        bytes += data.len();
-        let already_present = !self.put(&k.path()?, data, PutMode::Create).await?;
-        Ok(WrittenBatch {
-            reviews: k,
-            review_rows: reviews.num_rows(),
-            rejected: rejected_key,
-            rejected_rows,
-            bytes,
-            already_present,
+            first,
+            last,
+            reviews,
+            rejected,
         })
     }
 
-    /// Puts an object. With [`PutMode::Create`], returns `false` when the key already existed: the
-    /// same key always holds the same offset range, hence the same records.
-    pub(crate) async fn put(&self, path: &Path, data: Bytes, mode: PutMode) -> Result<bool> {
+    /// Encodes `batches` as the file `key` and puts it.
+    pub async fn put_file(&self, key: FileKey, batches: &[RecordBatch]) -> Result<DataFile> {
+        let data = self.encode_batches(&key, batches)?;
+        let size = data.len() as u64;
+        let path = key.path()?;
         let opts = PutOptions {
-            mode,
+            mode: PutMode::Create,
             ..Default::default()
         };
-        match self
-            .lake
+        self.lake
             .store()
-            .put_opts(path, PutPayload::from_bytes(data), opts)
+            .put_opts(&path, PutPayload::from_bytes(data), opts)
             .await
-        {
-            Ok(_) => Ok(true),
-            Err(object_store::Error::AlreadyExists { .. }) => Ok(false),
-            Err(e) => Err(Error::store(path, e)),
-        }
+            .map_err(|e| Error::store(&path, e))?;
+        Ok(DataFile {
+            key,
+            size,
+            rows: batches.iter().map(RecordBatch::num_rows).sum(),
+            stats: crate::stats::file_stats(batches),
+        })
     }
 
     /// Deletes an object, treating "already gone" as success.
@@ -251,6 +229,7 @@ mod tests {
             partition: 0,
             first_offset: 10,
             last_offset: 13,
+            tag: String::new(),
         };
         let data = writer.encode(&key, &b.finish("t").unwrap()).unwrap();
         let reader = ParquetRecordBatchReaderBuilder::try_new(data).unwrap();

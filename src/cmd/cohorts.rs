@@ -6,7 +6,7 @@ use crate::{cli::CohortsArgs, output};
 pub(crate) async fn run(args: CohortsArgs) -> anyhow::Result<()> {
     let lake = Lake::open(&args.lake.lake)?;
     let files = args.sql_dir.files();
-    let query = Query::open(&lake, &files, Workload::Cohorts).await?;
+    let query = Query::open_at(&lake, &files, Workload::Cohorts, args.at.version()).await?;
     if let Some(name) = &args.dump {
         let cohort = files.cohort(name)?;
         let batches = cohort_features(&query, &cohort, args.cohort_rows).await?;

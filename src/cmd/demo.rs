@@ -14,7 +14,9 @@ use lake::{Lake, Query, Workload};
 use rdkafka::mocking::MockCluster;
 
 use crate::{
-    cli::{DemoArgs, LakeArgs, ModelsLocationArgs, ServeArgs, SqlDirArgs, TrainArgs},
+    cli::{
+        DemoArgs, LakeArgs, ModelsLocationArgs, ServeArgs, SqlDirArgs, TableVersionArgs, TrainArgs,
+    },
     cmd, signals,
 };
 
@@ -100,6 +102,10 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
         },
         models: ModelsLocationArgs {
             models_location: None,
+        },
+        at: TableVersionArgs {
+            table_version: None,
+            as_of: None,
         },
         names: Vec::new(),
         cohort_rows,

@@ -13,6 +13,8 @@ pub(crate) async fn run(args: IngestArgs) -> anyhow::Result<()> {
         group_id: args.group,
         batch_rows: args.batch_rows,
         max_latency: args.max_latency,
+        commit_files: args.commit_files,
+        commit_interval: args.commit_interval,
         exit_at_end: args.exit_at_end,
         decode: DecodeOptions {
             max_message_bytes: args.max_message_bytes,
@@ -26,10 +28,11 @@ pub(crate) async fn run(args: IngestArgs) -> anyhow::Result<()> {
     };
     let summary = consume(lake, options, signals::stop_flag()).await?;
     println!(
-        "ingested {} rows and {} rejected records into {} files ({} bytes) in {:.2} s ({:.0} records/s)",
+        "ingested {} rows and {} rejected records in {} batches, {} commits ({} bytes) in {:.2} s ({:.0} records/s)",
         summary.rows,
         summary.rejected,
         summary.files,
+        summary.commits,
         summary.bytes,
         summary.elapsed.as_secs_f64(),
         summary.records_per_sec()

@@ -1,45 +1,35 @@
+//! `reviewlake lake ...`: inspect and maintain the lake's tables.
+
 use lake::{Lake, Snapshot, Table};
 use serde_json::json;
 
-use crate::cli::{CompactArgs, OutputFormat, StatsArgs};
-
-/// Footers read at once.
-const CONCURRENCY: usize = 32;
+use crate::cli::{CompactArgs, HistoryArgs, MigrateArgs, OutputFormat, StatsArgs, VacuumArgs};
 
 pub(crate) async fn stats(args: StatsArgs) -> anyhow::Result<()> {
     let lake = Lake::open(&args.lake.lake)?;
-    let snapshot = Snapshot::load(&lake).await?;
-    let reviews = snapshot
-        .file_infos(&lake, Table::Reviews, CONCURRENCY)
-        .await?;
-    let rejected = snapshot
-        .file_infos(&lake, Table::Rejected, CONCURRENCY)
-        .await?;
+    let snapshot = Snapshot::load_at(&lake, args.at.version()).await?;
     let mut rows = Vec::new();
     for p in snapshot.partitions() {
-        let mine = |infos: &[lake::FileInfo]| {
-            infos
+        let sum = |table| {
+            p.files(table)
                 .iter()
-                .filter(|f| f.key.topic == p.topic && f.key.partition == p.partition)
                 .fold((0u64, 0i64, 0u64), |(n, r, b), f| {
                     (n + 1, r + f.rows, b + f.size)
                 })
         };
-        let (files, review_rows, bytes) = mine(&reviews);
-        let (rejected_files, rejected_rows, rejected_bytes) = mine(&rejected);
-        let visible = p.visible(Table::Reviews);
+        let (files, review_rows, bytes) = sum(Table::Reviews);
+        let (rejected_files, rejected_rows, rejected_bytes) = sum(Table::Rejected);
         rows.push(json!({
             "topic": p.topic,
             "partition": p.partition,
             "files": files,
             "rows": review_rows,
             "bytes": bytes,
-            "first_offset": visible.first().map(|f| f.key.first_offset),
+            "first_offset": p.files(Table::Reviews).first().map(|f| f.key.first_offset),
             "last_offset": p.last_committed(),
             "rejected_files": rejected_files,
             "rejected": rejected_rows,
             "rejected_bytes": rejected_bytes,
-            "hidden_files": p.hidden().len(),
         }));
     }
     let total = |k: &str| rows.iter().map(|r| r[k].as_i64().unwrap_or(0)).sum::<i64>();
@@ -49,26 +39,39 @@ pub(crate) async fn stats(args: StatsArgs) -> anyhow::Result<()> {
         "bytes": total("bytes"),
         "rejected_files": total("rejected_files"),
         "rejected": total("rejected"),
-        "hidden_files": total("hidden_files"),
     });
+    let versions = snapshot.versions();
     match args.format {
         OutputFormat::Json => {
-            let doc = json!({ "lake": lake.url().as_str(), "partitions": rows, "total": totals });
+            let doc = json!({
+                "lake": lake.url().as_str(),
+                "reviews_version": versions.reviews,
+                "rejected_version": versions.rejected,
+                "partitions": rows,
+                "total": totals,
+            });
             println!("{}", serde_json::to_string_pretty(&doc)?);
         }
         OutputFormat::Table => {
-            println!("lake: {}", lake.url());
+            let version = |v: Option<u64>| v.map_or("-".to_string(), |v| v.to_string());
             println!(
-                "{:<24} {:>9} {:>7} {:>10} {:>12} {:>21} {:>9} {:>7}",
-                "topic", "partition", "files", "rows", "bytes", "offsets", "rejected", "hidden"
+                "lake: {} (reviews version {}, rejected version {})",
+                lake.url(),
+                version(versions.reviews),
+                version(versions.rejected)
+            );
+            println!(
+                "{:<24} {:>9} {:>7} {:>10} {:>12} {:>21} {:>9}",
+                "topic", "partition", "files", "rows", "bytes", "offsets", "rejected"
             );
             for r in &rows {
                 let offsets = match (r["first_offset"].as_i64(), r["last_offset"].as_i64()) {
                     (Some(a), Some(b)) => format!("{a}..={b}"),
+                    (None, Some(b)) => format!("..={b}"),
                     _ => "-".into(),
                 };
                 println!(
-                    "{:<24} {:>9} {:>7} {:>10} {:>12} {:>21} {:>9} {:>7}",
+                    "{:<24} {:>9} {:>7} {:>10} {:>12} {:>21} {:>9}",
                     r["topic"].as_str().unwrap_or(""),
                     r["partition"].to_string(),
                     r["files"].to_string(),
@@ -76,11 +79,10 @@ pub(crate) async fn stats(args: StatsArgs) -> anyhow::Result<()> {
                     r["bytes"].to_string(),
                     offsets,
                     r["rejected"].to_string(),
-                    r["hidden_files"].to_string(),
                 );
             }
             println!(
-                "{:<24} {:>9} {:>7} {:>10} {:>12} {:>21} {:>9} {:>7}",
+                "{:<24} {:>9} {:>7} {:>10} {:>12} {:>21} {:>9}",
                 "total",
                 "",
                 totals["files"].to_string(),
@@ -88,7 +90,6 @@ pub(crate) async fn stats(args: StatsArgs) -> anyhow::Result<()> {
                 totals["bytes"].to_string(),
                 "",
                 totals["rejected"].to_string(),
-                totals["hidden_files"].to_string()
             );
         }
     }
@@ -112,14 +113,106 @@ pub(crate) async fn compact(args: CompactArgs) -> anyhow::Result<()> {
     })
     .await?;
     println!(
-        "merged {} files into {} ({} rows, {} -> {} bytes), removed {} hidden leftovers, in {:.2} s",
+        "merged {} files into {} ({} rows, {} -> {} bytes) in {} commits, in {:.2} s",
         summary.inputs,
         summary.outputs,
         summary.rows,
         summary.bytes_before,
         summary.bytes_after,
-        summary.leftovers_deleted,
+        summary.commits,
         started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+pub(crate) async fn vacuum(args: VacuumArgs) -> anyhow::Result<()> {
+    let lake = Lake::open(&args.lake.lake)?;
+    let options = lake::VacuumOptions {
+        retain: args.retain,
+        dry_run: args.dry_run,
+    };
+    let summary = lake::vacuum(&lake, &options).await?;
+    for f in &summary.files {
+        println!("{f}");
+    }
+    println!(
+        "{} {} files no snapshot within {:?} needs",
+        if args.dry_run {
+            "would delete"
+        } else {
+            "deleted"
+        },
+        summary.files.len(),
+        args.retain
+    );
+    Ok(())
+}
+
+pub(crate) async fn history(args: HistoryArgs) -> anyhow::Result<()> {
+    let lake = Lake::open(&args.lake.lake)?;
+    let commits = lake::history(&lake, args.table.table(), args.limit).await?;
+    let time = |ms: Option<i64>| {
+        ms.and_then(chrono::DateTime::from_timestamp_millis)
+            .map(|t| t.format("%Y-%m-%d %H:%M:%S%.3f").to_string())
+    };
+    match args.format {
+        OutputFormat::Json => {
+            let doc: Vec<_> = commits
+                .iter()
+                .map(|c| {
+                    json!({
+                        "version": c.version,
+                        "time": time(c.timestamp_ms),
+                        "operation": c.operation,
+                        "files_added": c.files_added,
+                        "rows_added": c.rows_added,
+                        "files_removed": c.files_removed,
+                        "rows_removed": c.rows_removed,
+                    })
+                })
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&doc)?);
+        }
+        OutputFormat::Table => {
+            let n = |v: Option<u64>| v.map_or("-".to_string(), |v| v.to_string());
+            println!(
+                "{:>8} {:<23} {:<18} {:>11} {:>10} {:>13} {:>12}",
+                "version",
+                "time (UTC)",
+                "operation",
+                "files added",
+                "rows added",
+                "files removed",
+                "rows removed"
+            );
+            for c in &commits {
+                println!(
+                    "{:>8} {:<23} {:<18} {:>11} {:>10} {:>13} {:>12}",
+                    c.version,
+                    time(c.timestamp_ms).unwrap_or_default(),
+                    c.operation,
+                    n(c.files_added),
+                    n(c.rows_added),
+                    n(c.files_removed),
+                    n(c.rows_removed),
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+pub(crate) async fn migrate(args: MigrateArgs) -> anyhow::Result<()> {
+    let lake = Lake::open(&args.lake.lake)?;
+    let summary = lake::migrate(&lake).await?;
+    println!(
+        "committed {} reviews files ({} rows) and {} rejected files ({} records) of {} partitions; {} files were hidden under the old layout and were left out (`lake vacuum` deletes them)",
+        summary.reviews_files,
+        summary.reviews_rows,
+        summary.rejected_files,
+        summary.rejected_rows,
+        summary.partitions,
+        summary.left_out
     );
     Ok(())
 }

@@ -29,5 +29,14 @@ pub(crate) async fn run(command: Command) -> anyhow::Result<()> {
         Command::Lake {
             command: LakeCommand::Compact(args),
         } => lake::compact(args).await,
+        Command::Lake {
+            command: LakeCommand::Vacuum(args),
+        } => lake::vacuum(args).await,
+        Command::Lake {
+            command: LakeCommand::History(args),
+        } => lake::history(args).await,
+        Command::Lake {
+            command: LakeCommand::Migrate(args),
+        } => lake::migrate(args).await,
     }
 }

@@ -8,7 +8,13 @@ use crate::{cli::SqlArgs, output};
 
 pub(crate) async fn run(args: SqlArgs) -> anyhow::Result<()> {
     let lake = Lake::open(&args.lake.lake)?;
-    let query = Query::open(&lake, &args.sql_dir.files(), Workload::AdHoc).await?;
+    let query = Query::open_at(
+        &lake,
+        &args.sql_dir.files(),
+        Workload::AdHoc,
+        args.at.version(),
+    )
+    .await?;
     let text = match (&args.query, &args.file) {
         (Some(q), _) => Some(q.clone()),
         (None, Some(f)) => {

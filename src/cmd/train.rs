@@ -37,12 +37,18 @@ pub(crate) async fn run(args: TrainArgs) -> anyhow::Result<()> {
         cohort_rows: args.cohort_rows,
     };
     anyhow::ensure!(options.params.k >= 1, "--k must be at least 1");
-    let query = Query::open(&lake, &files, Workload::Cohorts).await?;
-    let lineage = Lineage::load(&lake).await?;
+    let query = Query::open_at(&lake, &files, Workload::Cohorts, args.at.version()).await?;
+    // The very snapshot the query reads, even if a commit lands meanwhile.
+    let at = query
+        .versions()
+        .reviews
+        .map_or(lake::TableVersion::Latest, lake::TableVersion::Version);
+    let lineage = Lineage::load(&lake, at).await?;
     eprintln!(
-        "training {} model(s) on {} ({} lake files), k = {}, {} init(s), seed {}, transform {:?}, engine {}",
+        "training {} model(s) on {} (reviews version {}, {} files), k = {}, {} init(s), seed {}, transform {:?}, engine {}",
         cohorts.len(),
         lake.url(),
+        lineage.table_version.map_or("-".into(), |v| v.to_string()),
         lineage.files.len(),
         options.params.k,
         options.params.n_init,

@@ -71,6 +71,11 @@ pub async fn create_topic(name: &str, partitions: i32) {
     }
 }
 
+/// Producer settings that put every record in a batch of its own. tansu 0.6 answers a fetch
+/// from inside a record batch with the next batch, or with nothing after the topic's last batch:
+/// tests that restart ingest at arbitrary offsets produce this way.
+pub const ONE_RECORD_PER_BATCH: [&str; 4] = ["-X", "linger.ms=0", "-X", "batch.num.messages=1"];
+
 /// The reviewlake binary with the broker set.
 pub fn reviewlake() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_reviewlake"));
@@ -115,11 +120,11 @@ pub struct RejectedRow {
     pub field: Option<String>,
 }
 
-/// Reads every visible file of a table.
+/// Reads every file of a table's latest snapshot.
 pub async fn read_table(lake: &Lake, table: Table) -> Vec<RecordBatch> {
-    let snapshot = Snapshot::load(lake).await.expect("list lake");
+    let snapshot = Snapshot::load(lake).await.expect("load the snapshot");
     let mut batches = Vec::new();
-    for f in snapshot.visible(table) {
+    for f in snapshot.files(table) {
         let path = f.key.path().unwrap();
         let bytes = lake
             .store()
@@ -235,10 +240,25 @@ pub async fn read_rejected(lake: &Lake) -> Vec<RejectedRow> {
     rows
 }
 
-/// Number of objects under the lake (all tables, visible or not).
-pub async fn object_count(lake: &Lake) -> usize {
-    let all: Vec<_> = lake.store().list(None).try_collect().await.unwrap();
-    all.len()
+/// Parquet data files stored under the lake, committed or not.
+pub async fn data_files(lake: &Lake) -> usize {
+    let all: Vec<object_store::ObjectMeta> = lake.store().list(None).try_collect().await.unwrap();
+    all.iter()
+        .filter(|m| {
+            let p = m.location.as_ref();
+            p.ends_with(".parquet") && !p.contains("_delta_log")
+        })
+        .count()
+}
+
+/// The footer facts of every `reviews` file of the latest snapshot.
+pub async fn reviews_infos(lake: &Lake) -> Vec<lake::FileInfo> {
+    let snapshot = Snapshot::load(lake).await.unwrap();
+    let mut infos = Vec::new();
+    for f in snapshot.files(Table::Reviews) {
+        infos.push(lake::read_file_info(lake, &f.key, f.size).await.unwrap());
+    }
+    infos
 }
 
 /// The lake locations every lake test runs against: a local folder and the S3 server.
@@ -297,11 +317,15 @@ pub fn fixture_rows(n: usize) -> Vec<FixtureRow> {
         .collect()
 }
 
-/// Writes the fixture rows into `lake` as `per_file`-record batches per partition.
+/// Writes the fixture rows into `lake` as `per_file`-record batches per partition, and commits
+/// them.
 pub async fn write_fixture(lake: &Lake, topic: &str, rows: &[FixtureRow], per_file: usize) {
     use lake::{BatchWriter, RejectedBuilder, ReviewBuilder, WriteOptions};
     let writer = BatchWriter::new(lake.clone(), WriteOptions::default());
+    let mut committer = lake::Committer::open(lake, topic).await.unwrap();
+    let mut written = Vec::new();
     for p in 0..2 {
+        committer.resume(p).await.unwrap();
         let mine: Vec<&FixtureRow> = rows.iter().filter(|r| r.partition == p).collect();
         for chunk in mine.chunks(per_file) {
             let mut b = ReviewBuilder::default();
@@ -310,24 +334,29 @@ pub async fn write_fixture(lake: &Lake, topic: &str, rows: &[FixtureRow], per_fi
             }
             let batch = b.finish(topic).unwrap();
             let empty = RejectedBuilder::default().finish(topic).unwrap();
-            writer
-                .write(
-                    topic,
-                    p,
-                    (chunk[0].offset, chunk[chunk.len() - 1].offset),
-                    &batch,
-                    Some(&empty),
-                )
-                .await
-                .unwrap();
+            written.push(
+                writer
+                    .write(
+                        topic,
+                        p,
+                        (chunk[0].offset, chunk[chunk.len() - 1].offset),
+                        &batch,
+                        Some(&empty),
+                    )
+                    .await
+                    .unwrap(),
+            );
         }
     }
+    let done = committer.commit(written).await.unwrap();
+    assert!(done.moved.is_empty());
 }
 
-/// Writes `rows` (all of one partition) as one `reviews` file the way files were written before
-/// the lake kept arrival order: rows in reverse, and no order claim in the footer.
+/// Writes and commits `rows` (all of one partition, after what the lake holds of it) as one
+/// `reviews` file the way files were written before the lake kept arrival order: rows in
+/// reverse, and no order claim in the footer.
 pub async fn write_file_without_order_claim(lake: &Lake, topic: &str, rows: &[&FixtureRow]) {
-    use lake::{FileKey, ReviewBuilder, Table};
+    use lake::{DataFile, FileKey, ReviewBuilder, Table};
     use object_store::ObjectStoreExt;
     use parquet::{
         arrow::ArrowWriter, file::metadata::KeyValue, file::properties::WriterProperties,
@@ -349,22 +378,53 @@ pub async fn write_file_without_order_claim(lake: &Lake, topic: &str, rows: &[&F
     let mut w = ArrowWriter::try_new(&mut buf, batch.schema(), Some(props)).unwrap();
     w.write(&batch).unwrap();
     w.close().unwrap();
-    let key = FileKey {
-        table: Table::Reviews,
-        topic: topic.into(),
-        partition: rows[0].partition,
-        first_offset: first,
-        last_offset: last,
-    };
+    let key = FileKey::new(Table::Reviews, topic, rows[0].partition, first, last);
+    let size = buf.len() as u64;
     lake.store()
         .put(&key.path().unwrap(), buf.into())
         .await
         .unwrap();
+    let mut committer = lake::Committer::open(lake, topic).await.unwrap();
+    committer.resume(rows[0].partition).await.unwrap();
+    let file = DataFile {
+        key,
+        size,
+        rows: rows.len(),
+        stats: format!("{{\"numRecords\":{}}}", rows.len()),
+    };
+    let batch = lake::WrittenBatch {
+        topic: topic.into(),
+        partition: rows[0].partition,
+        first,
+        last,
+        reviews: Some(file),
+        rejected: None,
+    };
+    assert_eq!(
+        committer.commit(vec![batch]).await.unwrap().batches.len(),
+        1
+    );
 }
 
 /// Runs `reviewlake sql QUERY --format json` and parses the rows.
 pub fn sql_json(location: &str, query: &str) -> Vec<serde_json::Value> {
     let out = run_ok(&["sql", "--lake", location, "--format", "json", query]);
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+/// [`sql_json`] on the snapshot at `--table-version VERSION`.
+pub fn sql_json_at(location: &str, version: &str, query: &str) -> Vec<serde_json::Value> {
+    let out = run_ok(&[
+        "sql",
+        "--lake",
+        location,
+        "--table-version",
+        version,
+        "--format",
+        "json",
+        query,
+    ]);
     serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
 }

@@ -85,6 +85,10 @@ pub struct CohortRef {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LakeRef {
     pub location: String,
+    /// The version of the `reviews` table the cohort read (`reviewlake train --table-version`
+    /// reads it again); absent in models trained before the lake was a Delta table.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table_version: Option<u64>,
     pub files: u64,
     pub files_sha256: String,
     pub partitions: Vec<PartitionRange>,

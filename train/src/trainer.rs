@@ -2,7 +2,7 @@
 
 use std::time::Instant;
 
-use lake::{FEATURES, Lake, Query, Snapshot, SqlFile, Table};
+use lake::{FEATURES, Lake, Query, Snapshot, SqlFile, Table, TableVersion};
 use ndarray::Array2;
 
 use crate::{
@@ -60,15 +60,18 @@ pub struct TrainOptions {
 #[derive(Debug, Clone)]
 pub struct Lineage {
     pub location: String,
+    /// The `reviews` table version read.
+    pub table_version: Option<u64>,
     pub files: Vec<LineageFile>,
 }
 
 impl Lineage {
-    /// Lists the visible `reviews` files of the lake.
-    pub async fn load(lake: &Lake) -> Result<Self> {
-        let snapshot = Snapshot::load(lake).await?;
+    /// Lists the `reviews` files of the lake's snapshot at `version`: the query's own
+    /// ([`Query::versions`]), so that lineage and cohorts name the same files.
+    pub async fn load(lake: &Lake, version: TableVersion) -> Result<Self> {
+        let snapshot = Snapshot::load_at(lake, version).await?;
         let files = snapshot
-            .visible(Table::Reviews)
+            .files(Table::Reviews)
             .into_iter()
             .map(|f| LineageFile {
                 path: f.key.path().map(|p| p.to_string()).unwrap_or_default(),
@@ -80,6 +83,7 @@ impl Lineage {
             .collect();
         Ok(Self {
             location: lake.url().to_string(),
+            table_version: snapshot.versions().reviews,
             files,
         })
     }
@@ -108,6 +112,7 @@ impl Lineage {
         let listing: String = self.files.iter().map(|f| format!("{}\n", f.path)).collect();
         LakeRef {
             location: self.location.clone(),
+            table_version: self.table_version,
             files: self.files.len() as u64,
             files_sha256: hex_sha256(listing.as_bytes()),
             partitions,

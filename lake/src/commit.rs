@@ -1,0 +1,390 @@
+//! Committing ingest's files to the two tables, exactly once per Kafka offset.
+//!
+//! Each table records, per Kafka partition, the last offset it has taken in: a Delta `txn` action
+//! whose application id names the topic and partition ([`crate::delta::ingest_app_id`]). A group
+//! of batches commits its rejected records first, then its reviews, each commit carrying the new
+//! `txn` versions. Before committing, the committer checks that both tables still hold the
+//! versions it last saw for each partition; the commit itself conflicts with any other commit of
+//! the same application ids made since (delta-rs' conflict check). So a member that lost its
+//! partitions, or any second writer, cannot land a record twice: its check fails, it drops what
+//! it holds for that partition, and resumes from what the tables hold ([`Moved`]).
+
+use std::collections::{BTreeMap, HashMap};
+
+use deltalake::{
+    DeltaTable, DeltaTableError,
+    kernel::{Action, Add, Transaction, transaction::CommitBuilder},
+    protocol::{DeltaOperation, SaveMode},
+};
+use serde_json::json;
+
+use crate::{
+    Error, FileKey, Lake, Result, Table,
+    delta::{ingest_app_id, open_or_create},
+};
+
+/// One data file put into a table's folder, not yet committed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataFile {
+    pub key: FileKey,
+    pub size: u64,
+    pub rows: usize,
+    /// Delta statistics JSON (see `stats`).
+    pub stats: String,
+}
+
+impl DataFile {
+    /// The Delta `add` action of this file.
+    pub(crate) fn add(&self, data_change: bool) -> Result<Add> {
+        Ok(Add {
+            path: self.key.table_path()?,
+            partition_values: self.key.partition_values(),
+            size: self.size as i64,
+            modification_time: chrono::Utc::now().timestamp_millis(),
+            data_change,
+            stats: Some(self.stats.clone()),
+            ..Default::default()
+        })
+    }
+}
+
+/// The files of one batch: the Kafka offsets `first..=last` of one partition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WrittenBatch {
+    pub topic: String,
+    pub partition: i32,
+    pub first: i64,
+    pub last: i64,
+    /// Accepted reviews (none when every record of the range was rejected).
+    pub reviews: Option<DataFile>,
+    /// Rejected records (none when the range held none past the rejected table's version).
+    pub rejected: Option<DataFile>,
+}
+
+impl WrittenBatch {
+    /// Bytes written in all.
+    pub fn bytes(&self) -> u64 {
+        self.reviews
+            .iter()
+            .chain(&self.rejected)
+            .map(|f| f.size)
+            .sum()
+    }
+
+    /// Rows written in all (reviews, rejected).
+    pub fn rows(&self) -> (usize, usize) {
+        let rows = |f: &Option<DataFile>| f.as_ref().map_or(0, |f| f.rows);
+        (rows(&self.reviews), rows(&self.rejected))
+    }
+}
+
+/// How far each table has taken in one Kafka partition: the `txn` versions.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TakenIn {
+    /// Last offset the `reviews` table holds (every batch commits here last).
+    pub reviews: Option<i64>,
+    /// Last offset the `rejected` table holds; ahead of `reviews` after a crash between the two
+    /// commits of a batch, when the replay must skip rejected records up to it.
+    pub rejected: Option<i64>,
+}
+
+impl TakenIn {
+    /// The offset to resume from (`None`: the partition is new to the tables).
+    pub fn next_offset(&self) -> Option<i64> {
+        self.reviews.map(|o| o + 1)
+    }
+}
+
+/// A partition whose tables moved under this writer: another writer committed to it. What this
+/// writer held for it was dropped; it resumes from `now`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Moved {
+    pub partition: i32,
+    pub expected: TakenIn,
+    pub now: TakenIn,
+}
+
+/// What one [`Committer::commit`] did.
+#[derive(Debug, Default)]
+pub struct Committed {
+    /// Batches that landed.
+    pub batches: Vec<WrittenBatch>,
+    /// Partitions that another writer had moved; their batches did not land.
+    pub moved: Vec<Moved>,
+    /// Commits made (zero, one or two: rejected, then reviews).
+    pub commits: u32,
+    /// Table versions after the commit (reviews), if it committed.
+    pub reviews_version: Option<u64>,
+}
+
+/// Attempts at a commit that meets another writer's commit of the same partitions.
+const CONFLICT_ATTEMPTS: u32 = 3;
+
+/// Ingest's writer of commits for one topic.
+pub struct Committer {
+    topic: String,
+    reviews: DeltaTable,
+    rejected: DeltaTable,
+    /// What this writer last saw the tables hold, per partition.
+    known: HashMap<i32, TakenIn>,
+}
+
+impl Committer {
+    /// Opens (creating if needed) both tables of `lake`.
+    pub async fn open(lake: &Lake, topic: &str) -> Result<Self> {
+        crate::layout::check_topic(topic)?;
+        Ok(Self {
+            topic: topic.to_string(),
+            reviews: open_or_create(lake, Table::Reviews).await?,
+            rejected: open_or_create(lake, Table::Rejected).await?,
+            known: HashMap::new(),
+        })
+    }
+
+    /// Reads where both tables stand for `partition` and remembers it: the next commit of this
+    /// partition lands only if they still stand there.
+    pub async fn resume(&mut self, partition: i32) -> Result<TakenIn> {
+        self.refresh().await?;
+        let taken = self.taken_in(partition).await?;
+        self.known.insert(partition, taken);
+        Ok(taken)
+    }
+
+    /// Where both tables stand for `partition` now, without remembering it.
+    pub async fn standing(&mut self, partition: i32) -> Result<TakenIn> {
+        self.refresh().await?;
+        self.taken_in(partition).await
+    }
+
+    /// Forgets a partition (revoked).
+    pub fn release(&mut self, partition: i32) {
+        self.known.remove(&partition);
+    }
+
+    /// How far the loaded snapshots have taken in `partition`.
+    async fn taken_in(&self, partition: i32) -> Result<TakenIn> {
+        let app_id = ingest_app_id(&self.topic, partition);
+        Ok(TakenIn {
+            reviews: txn_version(&self.reviews, Table::Reviews, &app_id).await?,
+            rejected: txn_version(&self.rejected, Table::Rejected, &app_id).await?,
+        })
+    }
+
+    async fn refresh(&mut self) -> Result<()> {
+        for (delta, table) in [
+            (&mut self.reviews, Table::Reviews),
+            (&mut self.rejected, Table::Rejected),
+        ] {
+            delta
+                .update_state()
+                .await
+                .map_err(|e| Error::delta(table, "reading the latest commit", e))?;
+        }
+        Ok(())
+    }
+
+    /// Commits `batches` (any partitions, each partition's batches in offset order): rejected
+    /// records first, then reviews. Batches of a partition that another writer has moved since
+    /// [`Committer::resume`] are dropped and reported in [`Committed::moved`].
+    pub async fn commit(&mut self, batches: Vec<WrittenBatch>) -> Result<Committed> {
+        let mut out = Committed::default();
+        let mut pending: BTreeMap<i32, Vec<WrittenBatch>> = BTreeMap::new();
+        for b in batches {
+            if b.topic != self.topic {
+                return Err(Error::Corrupt {
+                    key: b.topic.clone(),
+                    reason: format!(
+                        "batch of another topic given to the {} committer",
+                        self.topic
+                    ),
+                });
+            }
+            pending.entry(b.partition).or_default().push(b);
+        }
+        for list in pending.values_mut() {
+            list.sort_by_key(|b| b.first);
+        }
+        for table in [Table::Rejected, Table::Reviews] {
+            let mut attempt = 0;
+            loop {
+                attempt += 1;
+                self.refresh().await?;
+                self.drop_moved(&mut pending, &mut out).await?;
+                let actions = self.actions(table, &pending)?;
+                if actions.is_empty() {
+                    break;
+                }
+                let delta = match table {
+                    Table::Reviews => &self.reviews,
+                    Table::Rejected => &self.rejected,
+                };
+                let files = actions
+                    .iter()
+                    .filter(|a| matches!(a, Action::Add(_)))
+                    .count();
+                let rows: usize = pending
+                    .values()
+                    .flatten()
+                    .map(|b| match table {
+                        Table::Reviews => b.rows().0,
+                        Table::Rejected => b.rows().1,
+                    })
+                    .sum();
+                let snapshot = delta
+                    .snapshot()
+                    .map_err(|e| Error::delta(table, "reading", e))?;
+                let committed = CommitBuilder::default()
+                    .with_actions(actions)
+                    .with_app_metadata(operation_metrics(files, rows, 0, 0))
+                    .build(
+                        Some(snapshot),
+                        delta.log_store(),
+                        DeltaOperation::Write {
+                            mode: SaveMode::Append,
+                            partition_by: Some(vec![
+                                crate::column::PART_TOPIC.into(),
+                                crate::column::PART_PARTITION.into(),
+                            ]),
+                            predicate: None,
+                        },
+                    )
+                    .await;
+                match committed {
+                    Ok(done) => {
+                        out.commits += 1;
+                        if table == Table::Reviews {
+                            out.reviews_version = Some(done.version());
+                        }
+                        for (partition, list) in &pending {
+                            let known = self.known.entry(*partition).or_default();
+                            let last = list.last().map(|b| b.last);
+                            match table {
+                                Table::Reviews => known.reviews = last,
+                                Table::Rejected if list.iter().any(|b| b.rejected.is_some()) => {
+                                    known.rejected = last
+                                }
+                                Table::Rejected => {}
+                            }
+                        }
+                        break;
+                    }
+                    // Another writer committed to one of our partitions meanwhile: look again.
+                    Err(e) if is_conflict(&e) && attempt < CONFLICT_ATTEMPTS => {
+                        tracing::warn!(table = %table, attempt, "commit met another writer's commit of the same partitions; checking again");
+                    }
+                    Err(e) => return Err(Error::delta(table, "committing", e)),
+                }
+            }
+        }
+        out.batches = pending.into_values().flatten().collect();
+        Ok(out)
+    }
+
+    /// Drops the batches of partitions whose tables no longer stand where this writer saw them.
+    async fn drop_moved(
+        &mut self,
+        pending: &mut BTreeMap<i32, Vec<WrittenBatch>>,
+        out: &mut Committed,
+    ) -> Result<()> {
+        let partitions: Vec<i32> = pending.keys().copied().collect();
+        for partition in partitions {
+            let now = self.taken_in(partition).await?;
+            let expected = self.known.get(&partition).copied().unwrap_or_default();
+            if now != expected {
+                tracing::warn!(
+                    partition,
+                    ?expected,
+                    ?now,
+                    "another writer committed to this partition; dropping this writer's batches"
+                );
+                pending.remove(&partition);
+                self.known.insert(partition, now);
+                out.moved.push(Moved {
+                    partition,
+                    expected,
+                    now,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The actions committing `pending` to `table`: its files and one `txn` per partition.
+    fn actions(
+        &self,
+        table: Table,
+        pending: &BTreeMap<i32, Vec<WrittenBatch>>,
+    ) -> Result<Vec<Action>> {
+        let mut actions = Vec::new();
+        let now = chrono::Utc::now().timestamp_millis();
+        for (partition, list) in pending {
+            let files: Vec<&DataFile> = list
+                .iter()
+                .filter_map(|b| match table {
+                    Table::Reviews => b.reviews.as_ref(),
+                    Table::Rejected => b.rejected.as_ref(),
+                })
+                .collect();
+            // The rejected table records progress only where it takes something in.
+            if table == Table::Rejected && files.is_empty() {
+                continue;
+            }
+            for f in files {
+                actions.push(Action::Add(f.add(true)?));
+            }
+            if let Some(last) = list.last() {
+                actions.push(Action::Txn(Transaction::new_with_last_update(
+                    ingest_app_id(&self.topic, *partition),
+                    last.last,
+                    Some(now),
+                )));
+            }
+        }
+        Ok(actions)
+    }
+}
+
+/// The version of `app_id`'s `txn` in the loaded snapshot of `delta`.
+pub(crate) async fn txn_version(
+    delta: &DeltaTable,
+    table: Table,
+    app_id: &str,
+) -> Result<Option<i64>> {
+    let state = delta
+        .snapshot()
+        .map_err(|e| Error::delta(table, "reading", e))?;
+    state
+        .transaction_version(delta.log_store().as_ref(), app_id)
+        .await
+        .map_err(|e| Error::delta(table, "reading the partition's txn version", e))
+}
+
+/// True for a commit refused because another commit of the same `txn` application ids (or the
+/// same files) landed first.
+pub(crate) fn is_conflict(e: &DeltaTableError) -> bool {
+    use deltalake::kernel::transaction::TransactionError;
+    matches!(
+        e,
+        DeltaTableError::Transaction {
+            source: TransactionError::CommitConflict(_) | TransactionError::MaxCommitAttempts(_)
+        }
+    )
+}
+
+/// Figures recorded with every commit, shown by `reviewlake lake history`.
+pub(crate) fn operation_metrics(
+    files_added: usize,
+    rows_added: usize,
+    files_removed: usize,
+    rows_removed: usize,
+) -> HashMap<String, serde_json::Value> {
+    HashMap::from([(
+        "reviewlake".to_string(),
+        json!({
+            "filesAdded": files_added,
+            "rowsAdded": rows_added,
+            "filesRemoved": files_removed,
+            "rowsRemoved": rows_removed,
+        }),
+    )])
+}

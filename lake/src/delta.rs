@@ -1,0 +1,160 @@
+//! The lake's two tables as Delta Lake tables (delta-rs), opened on the lake's own object store.
+//!
+//! `<lake>/reviews` and `<lake>/rejected` are Delta tables partitioned by `topic` and `partition`.
+//! Their transaction logs are the only record of which data files exist: a file that no commit
+//! added is invisible to every engine, ours included. Commits are atomic create-if-absent puts of
+//! the next log entry: a hard link on local disk, `If-None-Match: *` on S3 and MinIO. No lock
+//! service is needed, and none is used.
+
+use std::sync::Arc;
+
+use arrow::datatypes::{DataType, TimeUnit};
+use chrono::{DateTime, Utc};
+use deltalake::{
+    DeltaTable, DeltaTableError,
+    kernel::{DataType as DeltaType, StructField},
+    logstore::{LogStoreRef, StorageConfig, default_logstore},
+    protocol::SaveMode,
+};
+use object_store::{ObjectStore, path::Path, prefix::PrefixStore};
+use url::Url;
+
+use crate::{Error, Lake, Result, Table, column, rejected_schema, reviews_schema};
+
+/// Which version of a table to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TableVersion {
+    /// The latest commit.
+    #[default]
+    Latest,
+    /// A given commit version (time travel).
+    Version(u64),
+    /// The latest commit made at or before this instant (time travel).
+    AsOf(DateTime<Utc>),
+}
+
+/// The log store of one table: the lake's store with the table's folder as its root.
+pub(crate) fn log_store(lake: &Lake, table: Table) -> LogStoreRef {
+    let prefixed: Arc<dyn ObjectStore> = Arc::new(PrefixStore::new(
+        lake.store().clone(),
+        Path::from(table.dir()),
+    ));
+    default_logstore(
+        prefixed,
+        lake.root_store().clone(),
+        &table_url(lake, table),
+        &StorageConfig::default(),
+    )
+}
+
+/// The URL of a table's root folder.
+pub fn table_url(lake: &Lake, table: Table) -> Url {
+    let base = lake.url().as_str().trim_end_matches('/');
+    Url::parse(&format!("{base}/{}/", table.dir())).unwrap_or_else(|_| lake.url().clone())
+}
+
+/// Opens a table at `version`; `None` when no commit exists yet.
+pub(crate) async fn open(
+    lake: &Lake,
+    table: Table,
+    version: TableVersion,
+) -> Result<Option<DeltaTable>> {
+    let mut delta = DeltaTable::new(log_store(lake, table));
+    if !delta
+        .verify_deltatable_existence()
+        .await
+        .map_err(|e| Error::delta(table, "looking for the table's log", e))?
+    {
+        return Ok(None);
+    }
+    let loaded = match version {
+        TableVersion::Latest => delta.load().await,
+        TableVersion::Version(v) => delta.load_version(v).await,
+        TableVersion::AsOf(at) => delta.load_with_datetime(at).await,
+    };
+    loaded.map_err(|e| Error::delta(table, "loading the table", e))?;
+    Ok(Some(delta))
+}
+
+/// Opens the latest version of a table, creating the table (its first commit) when it does not
+/// exist yet. Two processes creating it at once both end with the one table that won.
+pub(crate) async fn open_or_create(lake: &Lake, table: Table) -> Result<DeltaTable> {
+    if let Some(delta) = open(lake, table, TableVersion::Latest).await? {
+        return Ok(delta);
+    }
+    let created = deltalake::operations::create::CreateBuilder::new()
+        .with_log_store(log_store(lake, table))
+        .with_table_name(table.dir())
+        .with_comment(match table {
+            Table::Reviews => "Accepted reviews, one file per ingest batch (reviewlake)",
+            Table::Rejected => "Records refused by validation, with their reason (reviewlake)",
+        })
+        .with_columns(delta_fields(table)?)
+        .with_partition_columns([column::PART_TOPIC, column::PART_PARTITION])
+        .with_save_mode(SaveMode::Ignore)
+        .await;
+    match created {
+        Ok(delta) => Ok(delta),
+        // Another process created it between our look and our commit.
+        Err(DeltaTableError::Transaction { .. })
+        | Err(DeltaTableError::VersionAlreadyExists(_)) => open(lake, table, TableVersion::Latest)
+            .await?
+            .ok_or_else(|| Error::Corrupt {
+                key: table_url(lake, table).to_string(),
+                reason: "the table's first commit could not be written nor read".into(),
+            }),
+        Err(e) => Err(Error::delta(table, "creating the table", e)),
+    }
+}
+
+/// The Delta schema of a table: the columns of its files, then the partition columns.
+fn delta_fields(table: Table) -> Result<Vec<StructField>> {
+    let schema = match table {
+        Table::Reviews => reviews_schema(),
+        Table::Rejected => rejected_schema(),
+    };
+    let mut fields = schema
+        .fields()
+        .iter()
+        .map(|f| {
+            let ty = match f.data_type() {
+                DataType::Utf8 => DeltaType::STRING,
+                DataType::Int32 => DeltaType::INTEGER,
+                DataType::Int64 => DeltaType::LONG,
+                DataType::Binary => DeltaType::BINARY,
+                DataType::Timestamp(_, Some(_)) => DeltaType::TIMESTAMP,
+                DataType::Timestamp(TimeUnit::Microsecond, None) => DeltaType::TIMESTAMP_NTZ,
+                other => {
+                    return Err(Error::Corrupt {
+                        key: table.dir().into(),
+                        reason: format!("column {} has no Delta type for {other}", f.name()),
+                    });
+                }
+            };
+            Ok(StructField::new(f.name(), ty, f.is_nullable()))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    fields.push(StructField::new(
+        column::PART_TOPIC,
+        DeltaType::STRING,
+        false,
+    ));
+    fields.push(StructField::new(
+        column::PART_PARTITION,
+        DeltaType::INTEGER,
+        false,
+    ));
+    Ok(fields)
+}
+
+/// The `txn` application id under which a table records how far it has taken in one Kafka
+/// partition (its version is the last offset taken in).
+pub fn ingest_app_id(topic: &str, partition: i32) -> String {
+    format!("reviewlake-ingest:{topic}:{partition}")
+}
+
+/// The `txn` application id compactions of one partition commit under, so that two compactions
+/// of the same partition conflict and one of them retries.
+pub(crate) fn compact_app_id(topic: &str, partition: i32) -> String {
+    format!("reviewlake-compact:{topic}:{partition}")
+}
