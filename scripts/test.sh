@@ -30,4 +30,4 @@ else
 fi
 # shellcheck disable=SC1091
 . "$STATE/env"
-cargo test --workspace --all-targets "$@"
+cargo test --workspace --all-targets --no-fail-fast "$@"

@@ -85,17 +85,21 @@ pub(crate) struct KafkaArgs {
     /// Topic holding the reviews.
     #[arg(long, env = "REVIEWLAKE_TOPIC", default_value = "netflix-reviews")]
     pub(crate) topic: String,
-    /// Extra librdkafka setting, passed through (repeatable): `-X security.protocol=SSL`.
+    /// Extra librdkafka setting, passed through (repeatable): `-X security.protocol=SSL`. Each
+    /// can also come from the environment, which `ps` does not show (secrets belong there):
+    /// `REVIEWLAKE_KAFKA_SASL_PASSWORD=...` is `-X sasl.password=...`. `-X` wins.
     #[arg(short = 'X', value_name = "KEY=VALUE", value_parser = ingest::parse_setting)]
     pub(crate) settings: Vec<(String, String)>,
 }
 
 impl KafkaArgs {
     pub(crate) fn options(&self) -> ingest::KafkaOptions {
+        let mut extra = ingest::settings_from_env(std::env::vars());
+        extra.extend(self.settings.iter().cloned());
         ingest::KafkaOptions {
             brokers: self.brokers.clone(),
             topic: self.topic.clone(),
-            extra: self.settings.clone(),
+            extra,
         }
     }
 }

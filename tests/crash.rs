@@ -31,8 +31,6 @@ async fn crash_and_resume(location: &str) {
     const ROWS: usize = 12_000;
     let topic = unique("crash");
     create_topic(&topic, 2).await;
-    // One record per producer batch: tansu 0.6 answers a fetch from inside a record batch with
-    // the next batch (or nothing after the last one), and a restart resumes at any offset.
     run_ok(&[
         "produce",
         "--topic",
@@ -41,10 +39,6 @@ async fn crash_and_resume(location: &str) {
         &ROWS.to_string(),
         "--seed",
         "9",
-        ONE_RECORD_PER_BATCH[0],
-        ONE_RECORD_PER_BATCH[1],
-        ONE_RECORD_PER_BATCH[2],
-        ONE_RECORD_PER_BATCH[3],
     ]);
     // A few malformed messages too: rejected records must survive crashes exactly once as well.
     run_ok(&[
@@ -53,10 +47,6 @@ async fn crash_and_resume(location: &str) {
         &topic,
         "--csv",
         bad_csv().to_str().unwrap(),
-        ONE_RECORD_PER_BATCH[0],
-        ONE_RECORD_PER_BATCH[1],
-        ONE_RECORD_PER_BATCH[2],
-        ONE_RECORD_PER_BATCH[3],
     ]);
     let total = ROWS + 4;
 

@@ -38,6 +38,25 @@ impl KafkaOptions {
     }
 }
 
+/// The prefix of environment variables that carry librdkafka settings.
+pub const SETTINGS_ENV_PREFIX: &str = "REVIEWLAKE_KAFKA_";
+
+/// librdkafka settings from environment variables: `REVIEWLAKE_KAFKA_SASL_PASSWORD=x` is
+/// `sasl.password=x` (the rest of the name in lower case, `_` for `.`), sorted by key.
+pub fn settings_from_env(
+    vars: impl IntoIterator<Item = (String, String)>,
+) -> Vec<(String, String)> {
+    let mut settings: Vec<(String, String)> = vars
+        .into_iter()
+        .filter_map(|(k, v)| {
+            let key = k.strip_prefix(SETTINGS_ENV_PREFIX)?;
+            (!key.is_empty()).then(|| (key.to_ascii_lowercase().replace('_', "."), v))
+        })
+        .collect();
+    settings.sort();
+    settings
+}
+
 /// Parses a `key=value` librdkafka setting.
 pub fn parse_setting(s: &str) -> Result<(String, String), String> {
     match s.split_once('=') {
@@ -59,6 +78,24 @@ mod tests {
         let config = opts.client_config(&[("linger.ms", "5")]);
         assert_eq!(config.get("linger.ms"), Some("50"));
         assert_eq!(config.get("bootstrap.servers"), Some("localhost:9092"));
+    }
+
+    #[test]
+    fn settings_come_from_the_environment_too() {
+        let vars = [
+            ("REVIEWLAKE_KAFKA_SASL_PASSWORD", "secret"),
+            ("REVIEWLAKE_KAFKA_LINGER_MS", "0"),
+            ("REVIEWLAKE_KAFKA_", "ignored"),
+            ("KAFKA_BROKERS", "ignored"),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string()));
+        assert_eq!(
+            settings_from_env(vars),
+            [
+                ("linger.ms".to_string(), "0".to_string()),
+                ("sasl.password".to_string(), "secret".to_string())
+            ]
+        );
     }
 
     #[test]

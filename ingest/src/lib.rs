@@ -18,6 +18,6 @@ pub mod source;
 pub use consume::{IngestOptions, IngestSummary, ingest};
 pub use decode::DecodeOptions;
 pub use error::{Error, Result};
-pub use kafka::{KafkaOptions, parse_setting};
+pub use kafka::{KafkaOptions, SETTINGS_ENV_PREFIX, parse_setting, settings_from_env};
 pub use produce::{ProduceOptions, ProduceSummary, produce};
 pub use record::ReviewRecord;

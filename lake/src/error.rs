@@ -57,7 +57,7 @@ pub enum Error {
         table: crate::Table,
         step: &'static str,
         #[source]
-        source: deltalake::DeltaTableError,
+        source: Box<deltalake::DeltaTableError>,
     },
 
     /// The lake was written before its tables were Delta tables.
@@ -76,7 +76,7 @@ impl Error {
         Error::Delta {
             table,
             step,
-            source,
+            source: Box::new(source),
         }
     }
 

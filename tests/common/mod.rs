@@ -71,16 +71,17 @@ pub async fn create_topic(name: &str, partitions: i32) {
     }
 }
 
-/// Producer settings that put every record in a batch of its own. tansu 0.6 answers a fetch
-/// from inside a record batch with the next batch, or with nothing after the topic's last batch:
-/// tests that restart ingest at arbitrary offsets produce this way.
-pub const ONE_RECORD_PER_BATCH: [&str; 4] = ["-X", "linger.ms=0", "-X", "batch.num.messages=1"];
-
-/// The reviewlake binary with the broker set.
+/// The reviewlake binary with the broker set. Every record it produces is a batch of its own
+/// (through the `REVIEWLAKE_KAFKA_*` settings), for two faults of the test broker, tansu 0.6:
+/// it answers a fetch from inside a record batch with the next batch (or with nothing after the
+/// topic's last batch), and it reports a partition's high watermark as the start of its last
+/// batch. Real Kafka does neither; ingest restarts at any offset and checks the watermark.
 pub fn reviewlake() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_reviewlake"));
     cmd.env("KAFKA_BROKERS", brokers())
-        .env("REVIEWLAKE_LOG", "warn");
+        .env("REVIEWLAKE_LOG", "warn")
+        .env("REVIEWLAKE_KAFKA_LINGER_MS", "0")
+        .env("REVIEWLAKE_KAFKA_BATCH_NUM_MESSAGES", "1");
     cmd
 }
 
