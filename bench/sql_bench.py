@@ -1,6 +1,7 @@
 """SQL benchmark driver (bench/sql.sh): reviewlake (DataFusion, one process per query) against
-DuckDB (in-process, fresh connection per query) on the same Parquet files, before and after
-`reviewlake lake compact`. Best of REPEAT runs each. Both engines run the shipped cohort files'
+DuckDB (in-process, fresh connection per query) on the same snapshot's Parquet files (the list
+`reviewlake lake files` prints: DuckDB's delta extension cannot be downloaded here), before and
+after `reviewlake lake compact`. Best of REPEAT runs each. Both engines run the shipped cohort files'
 query (the stored `review_length` column as the length feature); DuckDB also runs the earlier
 window form, and its better time of the two is the one compared."""
 import json, os, subprocess, sys, time
@@ -8,7 +9,22 @@ import json, os, subprocess, sys, time
 import duckdb
 
 binary, lake, repeat, cohort_rows = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-glob = f"read_parquet('{lake}/reviews/*/*/*.parquet', hive_partitioning=true)"
+
+def snapshot_files():
+    out = subprocess.run([binary, "lake", "files", "--lake", lake], check=True,
+                         capture_output=True, text=True).stdout
+    return out.split()
+
+class Scan:
+    """The DuckDB table expression over the current snapshot's files."""
+    def __init__(self): self.refresh()
+    def refresh(self):
+        self.files = snapshot_files()
+        listed = ", ".join(f"'{f}'" for f in self.files)
+        self.sql = f"read_parquet([{listed}], hive_partitioning=true)"
+    def __str__(self): return self.sql
+
+glob = Scan()
 
 SLICES = {
     # The earlier formulation: number the stream, keep one slice.
@@ -30,20 +46,22 @@ def cohort_sql(k, form):
     FROM (SELECT rating, likes, length, (rating IS NOT NULL AND likes IS NOT NULL AND length IS NOT NULL) AS ok
       FROM ({SLICES[form](k)}))"""
 
-QUERIES = {
-    "count": (
-        ["sql", "--lake", lake, "SELECT count(*) FROM reviews"],
-        [f"SELECT count(*) FROM {glob}"],
-    ),
-    "group by rating": (
-        ["sql", "--lake", lake, "SELECT review_rating, count(*) FROM reviews GROUP BY 1 ORDER BY 1"],
-        [f"SELECT review_rating, count(*) FROM {glob} GROUP BY 1 ORDER BY 1"],
-    ),
-    "three-cohort assembly": (
-        ["cohorts", "--lake", lake, "--cohort-rows", str(cohort_rows)],
-        {form: [cohort_sql(k, form) for k in range(3)] for form in SLICES},
-    ),
-}
+def queries():
+    """The queries, over the current snapshot's files."""
+    return {
+        "count": (
+            ["sql", "--lake", lake, "SELECT count(*) FROM reviews"],
+            [f"SELECT count(*) FROM {glob}"],
+        ),
+        "group by rating": (
+            ["sql", "--lake", lake, "SELECT review_rating, count(*) FROM reviews GROUP BY 1 ORDER BY 1"],
+            [f"SELECT review_rating, count(*) FROM {glob} GROUP BY 1 ORDER BY 1"],
+        ),
+        "three-cohort assembly": (
+            ["cohorts", "--lake", lake, "--cohort-rows", str(cohort_rows)],
+            {form: [cohort_sql(k, form) for k in range(3)] for form in SLICES},
+        ),
+    }
 
 def best(f):
     times = []
@@ -62,11 +80,11 @@ def run_duckdb(statements):
     con.close()
 
 def files():
-    return sum(len(fs) for _, _, fs in os.walk(os.path.join(lake, "reviews")))
+    return len(glob.files)
 
 def measure(label):
     out = []
-    for name, (rl, dd) in QUERIES.items():
+    for name, (rl, dd) in queries().items():
         r = best(lambda: run_reviewlake(rl))
         forms = dd if isinstance(dd, dict) else {"": dd}
         by_form = {form: best(lambda: run_duckdb(statements)) for form, statements in forms.items()}
@@ -82,6 +100,7 @@ before = measure("before")
 t = time.perf_counter()
 subprocess.run([binary, "lake", "compact", "--lake", lake], check=True)
 compact_s = time.perf_counter() - t
+glob.refresh()
 print(f"compaction: {compact_s:.2f} s, now {files()} files", flush=True)
 after = measure("after")
 print()

@@ -55,6 +55,9 @@ pub(crate) enum LakeCommand {
     Vacuum(VacuumArgs),
     /// List a table's commits: version, time, operation, files and rows added and removed.
     History(HistoryArgs),
+    /// Print the location of every data file of a table's snapshot, one per line (for engines
+    /// that read Parquet files but not Delta: `read_parquet([...])`).
+    Files(FilesArgs),
     /// Turn a lake of the old layout (Parquet files, no Delta log) into the two Delta tables,
     /// without copying data.
     Migrate(MigrateArgs),
@@ -466,6 +469,17 @@ pub(crate) struct HistoryArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub(crate) format: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct FilesArgs {
+    #[command(flatten)]
+    pub(crate) lake: LakeArgs,
+    #[command(flatten)]
+    pub(crate) at: TableVersionArgs,
+    /// The table.
+    #[arg(long, value_enum, default_value_t = TableArg::Reviews)]
+    pub(crate) table: TableArg,
 }
 
 #[derive(Debug, Args)]

@@ -242,4 +242,24 @@ async fn lake_stats_reports_files_rows_and_offsets() {
     let table = run_ok(&["lake", "stats", "--lake", location]);
     let text = String::from_utf8(table.stdout).unwrap();
     assert!(text.contains("0..=1199"), "{text}");
+
+    // The history names every commit; ingest's add up to the rows.
+    let out = run_ok(&["lake", "history", "--lake", location, "--format", "json"]);
+    let history: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(history.last().unwrap()["operation"], "CREATE TABLE");
+    assert_eq!(history.last().unwrap()["version"], 0);
+    let written: u64 = history
+        .iter()
+        .filter(|c| c["operation"] == "WRITE")
+        .map(|c| c["rows_added"].as_u64().unwrap())
+        .sum();
+    assert_eq!(written, 1200);
+    assert_eq!(history[0]["version"], doc["reviews_version"]);
+    // `lake files` lists the snapshot's data files, which exist.
+    let out = run_ok(&["lake", "files", "--lake", location]);
+    let files: Vec<&str> = std::str::from_utf8(&out.stdout).unwrap().lines().collect();
+    assert_eq!(files.len(), 3);
+    for f in files {
+        assert!(std::path::Path::new(f).is_file(), "{f}");
+    }
 }

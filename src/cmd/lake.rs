@@ -3,7 +3,9 @@
 use lake::{Lake, Snapshot, Table};
 use serde_json::json;
 
-use crate::cli::{CompactArgs, HistoryArgs, MigrateArgs, OutputFormat, StatsArgs, VacuumArgs};
+use crate::cli::{
+    CompactArgs, FilesArgs, HistoryArgs, MigrateArgs, OutputFormat, StatsArgs, VacuumArgs,
+};
 
 pub(crate) async fn stats(args: StatsArgs) -> anyhow::Result<()> {
     let lake = Lake::open(&args.lake.lake)?;
@@ -197,6 +199,21 @@ pub(crate) async fn history(args: HistoryArgs) -> anyhow::Result<()> {
                     n(c.rows_removed),
                 );
             }
+        }
+    }
+    Ok(())
+}
+
+pub(crate) async fn files(args: FilesArgs) -> anyhow::Result<()> {
+    let lake = Lake::open(&args.lake.lake)?;
+    let snapshot = Snapshot::load_at(&lake, args.at.version()).await?;
+    let base = lake.url().as_str().trim_end_matches('/');
+    let local = lake.url().to_file_path().ok();
+    for f in snapshot.files(args.table.table()) {
+        let key = f.key.path()?;
+        match &local {
+            Some(dir) => println!("{}", dir.join(key.as_ref()).display()),
+            None => println!("{base}/{key}"),
         }
     }
     Ok(())

@@ -36,6 +36,9 @@ pub(crate) async fn run(command: Command) -> anyhow::Result<()> {
             command: LakeCommand::History(args),
         } => lake::history(args).await,
         Command::Lake {
+            command: LakeCommand::Files(args),
+        } => lake::files(args).await,
+        Command::Lake {
             command: LakeCommand::Migrate(args),
         } => lake::migrate(args).await,
     }
