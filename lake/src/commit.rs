@@ -127,6 +127,10 @@ pub struct Committer {
     rejected: DeltaTable,
     /// What this writer last saw the tables hold, per partition.
     known: HashMap<i32, TakenIn>,
+    /// The table versions (reviews, rejected) at which every partition of `known` was last
+    /// checked: while the tables stand there, no other writer has committed anything, and the
+    /// `txn` versions need not be read again (each read replays part of the log).
+    checked_at: Option<(u64, u64)>,
 }
 
 impl Committer {
@@ -138,6 +142,7 @@ impl Committer {
             reviews: open_or_create(lake, Table::Reviews).await?,
             rejected: open_or_create(lake, Table::Rejected).await?,
             known: HashMap::new(),
+            checked_at: None,
         })
     }
 
@@ -147,6 +152,7 @@ impl Committer {
         self.refresh().await?;
         let taken = self.taken_in(partition).await?;
         self.known.insert(partition, taken);
+        self.checked_at = None;
         Ok(taken)
     }
 
@@ -168,6 +174,14 @@ impl Committer {
             reviews: txn_version(&self.reviews, Table::Reviews, &app_id).await?,
             rejected: txn_version(&self.rejected, Table::Rejected, &app_id).await?,
         })
+    }
+
+    /// The loaded versions of (reviews, rejected).
+    fn versions(&self) -> (u64, u64) {
+        (
+            self.reviews.version().unwrap_or(0),
+            self.rejected.version().unwrap_or(0),
+        )
     }
 
     async fn refresh(&mut self) -> Result<()> {
@@ -204,12 +218,12 @@ impl Committer {
         for list in pending.values_mut() {
             list.sort_by_key(|b| b.first);
         }
+        self.refresh().await?;
+        self.drop_moved(&mut pending, &mut out).await?;
         for table in [Table::Rejected, Table::Reviews] {
             let mut attempt = 0;
             loop {
                 attempt += 1;
-                self.refresh().await?;
-                self.drop_moved(&mut pending, &mut out).await?;
                 let actions = self.actions(table, &pending)?;
                 if actions.is_empty() {
                     break;
@@ -233,6 +247,7 @@ impl Committer {
                 let snapshot = delta
                     .snapshot()
                     .map_err(|e| Error::delta(table, "reading", e))?;
+                let read_version = snapshot.version();
                 let committed = CommitBuilder::default()
                     .with_actions(actions)
                     .with_app_metadata(operation_metrics(files, rows, 0, 0))
@@ -252,6 +267,21 @@ impl Committer {
                 match committed {
                     Ok(done) => {
                         out.commits += 1;
+                        // Right after the version read, no other commit came between: the
+                        // check of every known partition still holds at the new version.
+                        self.checked_at = match (self.checked_at, table) {
+                            (Some((_, j)), Table::Reviews)
+                                if done.version() == read_version + 1 =>
+                            {
+                                Some((done.version(), j))
+                            }
+                            (Some((r, _)), Table::Rejected)
+                                if done.version() == read_version + 1 =>
+                            {
+                                Some((r, done.version()))
+                            }
+                            _ => None,
+                        };
                         if table == Table::Reviews {
                             out.reviews_version = Some(done.version());
                         }
@@ -271,6 +301,8 @@ impl Committer {
                     // Another writer committed to one of our partitions meanwhile: look again.
                     Err(e) if is_conflict(&e) && attempt < CONFLICT_ATTEMPTS => {
                         tracing::warn!(table = %table, attempt, "commit met another writer's commit of the same partitions; checking again");
+                        self.refresh().await?;
+                        self.drop_moved(&mut pending, &mut out).await?;
                     }
                     Err(e) => return Err(Error::delta(table, "committing", e)),
                 }
@@ -280,13 +312,19 @@ impl Committer {
         Ok(out)
     }
 
-    /// Drops the batches of partitions whose tables no longer stand where this writer saw them.
+    /// Checks every partition this writer knows (unless no other commit landed since the last
+    /// check) and drops the batches of those whose tables no longer stand where it saw them.
     async fn drop_moved(
         &mut self,
         pending: &mut BTreeMap<i32, Vec<WrittenBatch>>,
         out: &mut Committed,
     ) -> Result<()> {
-        let partitions: Vec<i32> = pending.keys().copied().collect();
+        if self.checked_at == Some(self.versions()) {
+            return Ok(());
+        }
+        let mut partitions: Vec<i32> = self.known.keys().chain(pending.keys()).copied().collect();
+        partitions.sort_unstable();
+        partitions.dedup();
         for partition in partitions {
             let now = self.taken_in(partition).await?;
             let expected = self.known.get(&partition).copied().unwrap_or_default();
@@ -306,6 +344,7 @@ impl Committer {
                 });
             }
         }
+        self.checked_at = Some(self.versions());
         Ok(())
     }
 
