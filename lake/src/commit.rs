@@ -13,7 +13,10 @@ use std::collections::{BTreeMap, HashMap};
 
 use deltalake::{
     DeltaTable, DeltaTableError,
-    kernel::{Action, Add, Transaction, transaction::CommitBuilder},
+    kernel::{
+        Action, Add, Transaction,
+        transaction::{CommitBuilder, CommitProperties},
+    },
     protocol::{DeltaOperation, SaveMode},
 };
 use serde_json::json;
@@ -248,7 +251,7 @@ impl Committer {
                     .snapshot()
                     .map_err(|e| Error::delta(table, "reading", e))?;
                 let read_version = snapshot.version();
-                let committed = CommitBuilder::default()
+                let committed = commit_builder()
                     .with_actions(actions)
                     .with_app_metadata(operation_metrics(files, rows, 0, 0))
                     .build(
@@ -410,6 +413,12 @@ pub(crate) fn is_conflict(e: &DeltaTableError) -> bool {
     )
 }
 
+/// A commit builder that writes Delta's checkpoint when the table's `delta.checkpointInterval`
+/// (100 commits unless set) says so, as Delta writers do; delta-rs' bare builder writes none.
+pub(crate) fn commit_builder() -> CommitBuilder {
+    CommitBuilder::from(CommitProperties::default().with_create_checkpoint(true))
+}
+
 /// Figures recorded with every commit, shown by `reviewlake lake history`.
 pub(crate) fn operation_metrics(
     files_added: usize,
@@ -426,4 +435,66 @@ pub(crate) fn operation_metrics(
             "rowsRemoved": rows_removed,
         }),
     )])
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use deltalake::TableProperty;
+    use object_store::{ObjectStoreExt, memory::InMemory, path::Path};
+
+    use super::*;
+    use crate::{BatchWriter, ReviewBuilder, SourcePosition, TableVersion, WriteOptions, delta};
+
+    /// Commits write Delta checkpoints at the table's interval, and the `txn` versions survive
+    /// them: a reader opening the table from the checkpoint resumes at the same offset.
+    #[tokio::test]
+    async fn checkpoints_are_written_and_keep_the_txn_versions() {
+        let lake = Lake::from_store(
+            Arc::new(InMemory::new()),
+            url::Url::parse("memory:///").unwrap(),
+        );
+        deltalake::operations::create::CreateBuilder::new()
+            .with_log_store(delta::log_store(&lake, Table::Reviews))
+            .with_columns(delta::delta_fields(Table::Reviews).unwrap())
+            .with_partition_columns([crate::column::PART_TOPIC, crate::column::PART_PARTITION])
+            .with_configuration_property(TableProperty::CheckpointInterval, Some("3"))
+            .await
+            .unwrap();
+        let mut committer = Committer::open(&lake, "t").await.unwrap();
+        committer.resume(0).await.unwrap();
+        let writer = BatchWriter::new(lake.clone(), WriteOptions::default());
+        for i in 0..7 {
+            let mut b = ReviewBuilder::default();
+            let at = SourcePosition {
+                partition: 0,
+                offset: i,
+                timestamp_ms: None,
+            };
+            b.append(&Default::default(), &at);
+            let batch = b.finish("t").unwrap();
+            let written = writer.write("t", 0, (i, i), &batch, None).await.unwrap();
+            committer.commit(vec![written]).await.unwrap();
+        }
+        let checkpoint = Path::from("reviews/_delta_log/00000000000000000005.checkpoint.parquet");
+        let listed: Vec<_> = futures::TryStreamExt::try_collect::<Vec<_>>(
+            lake.store().list(Some(&Path::from("reviews/_delta_log"))),
+        )
+        .await
+        .unwrap();
+        let names: Vec<String> = listed.iter().map(|m| m.location.to_string()).collect();
+        assert!(lake.store().head(&checkpoint).await.is_ok(), "{names:#?}");
+        let reopened = delta::open(&lake, Table::Reviews, TableVersion::Latest)
+            .await
+            .unwrap()
+            .unwrap();
+        let app_id = delta::ingest_app_id("t", 0);
+        assert_eq!(
+            txn_version(&reopened, Table::Reviews, &app_id)
+                .await
+                .unwrap(),
+            Some(6)
+        );
+    }
 }

@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 use arrow::array::RecordBatch;
 use bytes::Bytes;
 use deltalake::{
-    kernel::{Action, Remove, Transaction, transaction::CommitBuilder},
+    kernel::{Action, Remove, Transaction},
     protocol::DeltaOperation,
 };
 use futures::{StreamExt, TryStreamExt, stream};
@@ -220,7 +220,7 @@ pub async fn compact(
             if table_summary.outputs == 0 {
                 break;
             }
-            let committed = CommitBuilder::default()
+            let committed = crate::commit::commit_builder()
                 .with_actions(actions)
                 .with_app_metadata(operation_metrics(
                     table_summary.outputs as usize,

@@ -108,7 +108,7 @@ pub(crate) async fn open_or_create(lake: &Lake, table: Table) -> Result<DeltaTab
 }
 
 /// The Delta schema of a table: the columns of its files, then the partition columns.
-fn delta_fields(table: Table) -> Result<Vec<StructField>> {
+pub(crate) fn delta_fields(table: Table) -> Result<Vec<StructField>> {
     let schema = match table {
         Table::Reviews => reviews_schema(),
         Table::Rejected => rejected_schema(),

@@ -85,7 +85,7 @@ pub async fn migrate(lake: &Lake) -> Result<MigrateSummary> {
     use std::collections::BTreeMap;
 
     use deltalake::{
-        kernel::{Action, Transaction, transaction::CommitBuilder},
+        kernel::{Action, Transaction},
         protocol::{DeltaOperation, SaveMode},
     };
 
@@ -174,7 +174,7 @@ pub async fn migrate(lake: &Lake) -> Result<MigrateSummary> {
         if done || actions.is_empty() {
             continue;
         }
-        CommitBuilder::default()
+        crate::commit::commit_builder()
             .with_actions(actions)
             .with_app_metadata(operation_metrics(files as usize, rows as usize, 0, 0))
             .build(
