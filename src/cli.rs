@@ -65,8 +65,14 @@ pub(crate) enum LakeCommand {
 
 #[derive(Debug, Args)]
 pub(crate) struct LogArgs {
-    /// Log filter (tracing EnvFilter syntax), e.g. `info` or `ingest=debug`.
-    #[arg(long, env = "REVIEWLAKE_LOG", default_value = "info", global = true)]
+    /// Log filter (tracing EnvFilter syntax), e.g. `info` or `ingest=debug`. The Delta
+    /// libraries' own progress lines show from `debug` on (`buoyant_kernel=info` to see them).
+    #[arg(
+        long,
+        env = "REVIEWLAKE_LOG",
+        default_value = "info,buoyant_kernel=warn,deltalake_core=warn",
+        global = true
+    )]
     pub(crate) log_level: String,
     /// Log line format.
     #[arg(long, env = "REVIEWLAKE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
