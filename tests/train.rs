@@ -252,3 +252,43 @@ async fn a_transform_is_stored_and_applied_when_predicting() {
         serde_json::from_slice(&std::fs::read(folder.join("lineage.json")).unwrap()).unwrap();
     assert_eq!(lineage.len(), 12);
 }
+
+/// A model records the `reviews` table version its cohort read, and training again at that
+/// version (`--table-version`) after more data landed gives the same centroids.
+#[tokio::test(flavor = "multi_thread")]
+async fn training_at_a_recorded_table_version_reproduces_the_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let location = dir.path().join("lake").to_str().unwrap().to_string();
+    let lake = Lake::open(&location).unwrap();
+    let rows = fixture_rows(ROWS);
+    write_fixture(&lake, "netflix-reviews", &rows[..200], 25).await;
+    // One cohort holding the whole lake, so that new rows change it.
+    let whole = ["--models", "model_1", "--cohort-rows", "1000"];
+    let current = |location: &str| models(location)[0].clone();
+    assert_ok(&train(&location, &whole));
+    let first = current(&location);
+    let version = first["lake"]["table_version"]
+        .as_u64()
+        .expect("the version read");
+
+    write_fixture(&lake, "netflix-reviews", &rows[200..], 25).await;
+    assert_ok(&train(&location, &whole));
+    let grown = current(&location);
+    assert!(grown["lake"]["table_version"].as_u64().unwrap() > version);
+    assert_ne!(
+        grown["centroids"], first["centroids"],
+        "the new rows move the centroids"
+    );
+
+    let mut again = whole.to_vec();
+    let at = version.to_string();
+    again.extend(["--table-version", &at]);
+    assert_ok(&train(&location, &again));
+    let reproduced = current(&location);
+    assert_eq!(
+        reproduced["lake"]["table_version"],
+        first["lake"]["table_version"]
+    );
+    assert_eq!(reproduced["centroids"], first["centroids"]);
+    assert_eq!(reproduced["cost"], first["cost"]);
+}
