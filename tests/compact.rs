@@ -24,19 +24,8 @@ async fn compaction_keeps_every_row_once_local_and_s3() {
         write_fixture(&lake, "netflix-reviews", &fixture_rows(200), 5).await;
         assert_eq!(count_and_distinct(&location), (200, 200));
         assert_eq!(data_files(&lake).await, 40);
-        let out = run_ok(&[
-            "lake",
-            "compact",
-            "--lake",
-            &location,
-            "--target-rows",
-            "60",
-        ]);
-        assert!(
-            String::from_utf8_lossy(&out.stdout).contains("merged 40 files into 4"),
-            "{}",
-            String::from_utf8_lossy(&out.stdout)
-        );
+        let out = compact(&location, "60");
+        assert!(out.contains("merged 40 files into 4"), "{out}");
         assert_eq!(count_and_distinct(&location), (200, 200), "{location}");
         let snapshot = Snapshot::load(&lake).await.unwrap();
         assert_eq!(snapshot.files(Table::Reviews).len(), 4, "{location}");
@@ -62,15 +51,7 @@ async fn compaction_keeps_every_row_once_local_and_s3() {
             (Some(0), Some(99), Some(100))
         );
         // A second run has nothing to do.
-        let out = run_ok(&[
-            "lake",
-            "compact",
-            "--lake",
-            &location,
-            "--target-rows",
-            "60",
-        ]);
-        assert!(String::from_utf8_lossy(&out.stdout).contains("merged 0 files"));
+        assert!(compact(&location, "60").contains("merged 0 files"));
     }
 }
 
@@ -102,14 +83,7 @@ async fn compaction_killed_midway_leaves_a_correct_lake() {
             "after a kill at {delay_ms} ms"
         );
     }
-    run_ok(&[
-        "lake",
-        "compact",
-        "--lake",
-        &location,
-        "--target-rows",
-        "700",
-    ]);
+    compact(&location, "700");
     assert_eq!(count_and_distinct(&location), (N as i64, N as i64));
     let snapshot = Snapshot::load(&lake).await.unwrap();
     let files = snapshot.files(Table::Reviews).len();
@@ -214,14 +188,7 @@ async fn ingest_beside_and_after_compaction_duplicates_nothing() {
         .arg(ingest.id().to_string())
         .status();
     assert!(ingest.wait().unwrap().success());
-    run_ok(&[
-        "lake",
-        "compact",
-        "--lake",
-        &location,
-        "--target-rows",
-        "400",
-    ]);
+    compact(&location, "400");
     // A restarted ingest after compaction resumes at the end: nothing new, nothing twice.
     run_ok(&[
         "ingest",
@@ -257,14 +224,7 @@ async fn ingest_while_compacting(location: &str, n: usize) -> usize {
             return rows;
         }
         assert!(Instant::now() < deadline, "ingest stalled at {rows} rows");
-        run_ok(&[
-            "lake",
-            "compact",
-            "--lake",
-            location,
-            "--target-rows",
-            "400",
-        ]);
+        compact(location, "400");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }

@@ -68,14 +68,7 @@ async fn the_delta_kernel_reads_the_rows_reviewlake_reads() {
     assert_eq!(sql_rows(&location), expected);
     assert_eq!(kernel_rows(&url), expected, "before compaction");
 
-    run_ok(&[
-        "lake",
-        "compact",
-        "--lake",
-        &location,
-        "--target-rows",
-        "40",
-    ]);
+    compact(&location, "40");
     assert_eq!(sql_rows(&location), expected);
     assert_eq!(kernel_rows(&url), expected, "after compaction");
 }

@@ -55,24 +55,38 @@ fn assert_each_offset_once(location: &str, n: i64) {
     assert_eq!(distinct, (0..n).collect(), "no offset missing");
 }
 
+/// A mock cluster with a topic of `partitions` holding `rows` synthetic reviews; keep the cluster
+/// alive while it is used.
+fn mock_topic(
+    name: &str,
+    partitions: i32,
+    rows: i64,
+) -> (
+    MockCluster<'static, rdkafka::producer::DefaultProducerContext>,
+    String,
+) {
+    let mock = MockCluster::new(1).unwrap();
+    mock.create_topic(name, partitions, 1).unwrap();
+    run_ok(&[
+        "produce",
+        "--brokers",
+        &mock.bootstrap_servers(),
+        "--topic",
+        name,
+        "--synthetic",
+        &rows.to_string(),
+    ]);
+    let brokers = mock.bootstrap_servers();
+    (mock, brokers)
+}
+
 /// SIGSTOP a member holding an unwritten batch; a member with other batch boundaries takes the
 /// partition over and finishes; SIGCONT the first. Its batch must not land.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_paused_member_lands_nothing_after_another_took_its_partition() {
     const N: i64 = 6_000;
-    let mock = MockCluster::new(1).unwrap();
-    let brokers = mock.bootstrap_servers();
     let topic = unique("takeover");
-    mock.create_topic(&topic, 1, 1).unwrap();
-    run_ok(&[
-        "produce",
-        "--brokers",
-        &brokers,
-        "--topic",
-        &topic,
-        "--synthetic",
-        &N.to_string(),
-    ]);
+    let (_mock, brokers) = mock_topic(&topic, 1, N);
     let dir = tempfile::tempdir().unwrap();
     let location = dir.path().join("lake").to_str().unwrap().to_string();
     let lake = Lake::open(&location).unwrap();
@@ -145,18 +159,7 @@ async fn a_topic_behind_the_lake_is_refused() {
     let lake = Lake::open(&location).unwrap();
     let topic = "netflix-reviews";
     for (rows, expect_ok) in [(1_000, true), (300, false)] {
-        let mock = MockCluster::new(1).unwrap();
-        let brokers = mock.bootstrap_servers();
-        mock.create_topic(topic, 1, 1).unwrap();
-        run_ok(&[
-            "produce",
-            "--brokers",
-            &brokers,
-            "--topic",
-            topic,
-            "--synthetic",
-            &rows.to_string(),
-        ]);
+        let (_mock, brokers) = mock_topic(topic, 1, rows);
         let before = Snapshot::load(&lake).await.unwrap().versions();
         let out = reviewlake()
             .args([
@@ -197,19 +200,8 @@ async fn a_topic_behind_the_lake_is_refused() {
 #[tokio::test(flavor = "multi_thread")]
 async fn two_jobs_on_the_same_partitions_write_each_offset_once() {
     const N: i64 = 4_000;
-    let mock = MockCluster::new(1).unwrap();
-    let brokers = mock.bootstrap_servers();
     let topic = unique("two-jobs");
-    mock.create_topic(&topic, 2, 1).unwrap();
-    run_ok(&[
-        "produce",
-        "--brokers",
-        &brokers,
-        "--topic",
-        &topic,
-        "--synthetic",
-        &N.to_string(),
-    ]);
+    let (_mock, brokers) = mock_topic(&topic, 2, N);
     let dir = tempfile::tempdir().unwrap();
     let location = dir.path().join("lake").to_str().unwrap().to_string();
     let job = |batch_rows: &'static str| {

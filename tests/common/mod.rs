@@ -414,6 +414,19 @@ pub fn sql_json(location: &str, query: &str) -> Vec<serde_json::Value> {
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
 }
 
+/// `reviewlake lake compact --target-rows TARGET` on `location`; returns its standard output.
+pub fn compact(location: &str, target_rows: &str) -> String {
+    let out = run_ok(&[
+        "lake",
+        "compact",
+        "--lake",
+        location,
+        "--target-rows",
+        target_rows,
+    ]);
+    String::from_utf8(out.stdout).unwrap()
+}
+
 /// [`sql_json`] on the snapshot at `--table-version VERSION`.
 pub fn sql_json_at(location: &str, version: &str, query: &str) -> Vec<serde_json::Value> {
     let out = run_ok(&[
