@@ -240,6 +240,7 @@ pub async fn compact(
             match committed {
                 Ok(done) => {
                     tracing::info!(table = %table, version = done.version(), files = table_summary.inputs, "compaction committed");
+                    checkpoint(lake, table).await?;
                     table_summary.commits = 1;
                     summary.add(&table_summary);
                     break;
@@ -252,6 +253,18 @@ pub async fn compact(
         }
     }
     Ok(summary)
+}
+
+/// Writes a Delta checkpoint of `table`'s latest version. After a compaction most of the log is
+/// adds and removes that cancel out; a checkpoint lets every reader load one Parquet file
+/// instead of replaying them all.
+async fn checkpoint(lake: &Lake, table: Table) -> Result<()> {
+    if let Some(delta) = open(lake, table, TableVersion::Latest).await? {
+        deltalake::checkpoints::create_checkpoint(&delta, None)
+            .await
+            .map_err(|e| Error::delta(table, "writing a checkpoint", e))?;
+    }
+    Ok(())
 }
 
 impl CompactSummary {
