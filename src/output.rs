@@ -48,13 +48,15 @@ pub(crate) fn write(
             }
         }
         ResultFormat::Json => {
-            let mut w = arrow::json::ArrayWriter::new(&mut *out);
-            for b in batches {
-                w.write(b)?;
-            }
-            w.finish()?;
             if batches.iter().all(|b| b.num_rows() == 0) {
+                // arrow's writer prints `[]` itself for some empty inputs and nothing for others.
                 write!(out, "[]")?;
+            } else {
+                let mut w = arrow::json::ArrayWriter::new(&mut *out);
+                for b in batches {
+                    w.write(b)?;
+                }
+                w.finish()?;
             }
             writeln!(out)?;
         }
@@ -67,4 +69,24 @@ pub(crate) fn write(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::datatypes::{DataType, Field, Schema};
+
+    use super::*;
+
+    /// An empty result is one empty JSON array, whether the query returned no batch or empty ones.
+    #[test]
+    fn an_empty_json_result_is_an_empty_array() {
+        let schema = Arc::new(Schema::new(vec![Field::new("a", DataType::Int64, true)]));
+        for batches in [vec![], vec![RecordBatch::new_empty(schema.clone())]] {
+            let mut out = Vec::new();
+            write(&mut out, ResultFormat::Json, &schema, &batches).unwrap();
+            assert_eq!(String::from_utf8(out).unwrap(), "[]\n");
+        }
+    }
 }

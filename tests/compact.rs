@@ -92,6 +92,7 @@ async fn compaction_killed_midway_leaves_a_correct_lake() {
     run_ok(&["lake", "vacuum", "--lake", &location, "--retain", "0s"]);
     assert_eq!(data_files(&lake).await, files);
     assert_eq!(count_and_distinct(&location), (N as i64, N as i64));
+    assert_readers_agree(&location);
 }
 
 /// Two compactions at once: one commits, the other meets its commit, plans again on the new
@@ -144,6 +145,7 @@ async fn two_compactions_at_once_never_overlap_local_and_s3() {
                 assert!(w[0].1 < w[1].0, "{location}: overlapping files {ranges:?}");
             }
         }
+        assert_readers_agree(&location);
     }
 }
 
@@ -213,6 +215,7 @@ async fn ingest_beside_and_after_compaction_duplicates_nothing() {
         offsets.sort_unstable();
         assert_eq!(offsets, (0..offsets.len() as i64).collect::<Vec<_>>());
     }
+    assert_readers_agree(&location);
 }
 
 /// Compacts again and again until the lake holds `n` rows.

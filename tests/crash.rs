@@ -140,6 +140,7 @@ async fn crash_and_resume(location: &str) {
             "partition {p} gap-free"
         );
     }
+    assert_readers_agree(location);
 }
 
 fn bad_csv() -> std::path::PathBuf {

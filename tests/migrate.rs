@@ -109,6 +109,7 @@ async fn migrate_commits_exactly_the_files_the_old_layout_showed_local_and_s3() 
         let stats = run_ok(&["lake", "stats", "--lake", &location, "--format", "json"]);
         let doc: serde_json::Value = serde_json::from_slice(&stats.stdout).unwrap();
         assert_eq!(doc["partitions"][0]["last_offset"], 29, "{location}");
+        assert_readers_agree(&location);
         // A second run refuses: the tables exist.
         let again = reviewlake()
             .args(["lake", "migrate", "--lake", &location])

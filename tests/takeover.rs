@@ -53,6 +53,7 @@ fn assert_each_offset_once(location: &str, n: i64) {
     assert_eq!(offsets.len() as i64, n, "rows in the snapshot");
     assert_eq!(distinct.len() as i64, n, "each offset once");
     assert_eq!(distinct, (0..n).collect(), "no offset missing");
+    assert_readers_agree(location);
 }
 
 /// A mock cluster with a topic of `partitions` holding `rows` synthetic reviews; keep the cluster
@@ -191,6 +192,7 @@ async fn a_topic_behind_the_lake_is_refused() {
         }
     }
     assert_eq!(committed_rows(&lake).await, 1_000);
+    assert_readers_agree(&location);
 }
 
 /// Two ingest jobs in different consumer groups both own the same partitions and write the same
@@ -255,4 +257,5 @@ async fn two_jobs_on_the_same_partitions_write_each_offset_once() {
             "a gap: {rows:?}"
         );
     }
+    assert_readers_agree(&location);
 }

@@ -427,6 +427,61 @@ pub fn compact(location: &str, target_rows: &str) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// `(partition, kafka_offset)` of every row of `table` (`reviews` or `rejected`), as
+/// `reviewlake sql` reads it, sorted.
+pub fn sql_offsets(location: &str, table: &str) -> Vec<(i64, i64)> {
+    let query = format!("SELECT \"partition\" AS p, kafka_offset AS o FROM {table} ORDER BY 1, 2");
+    sql_json(location, &query)
+        .iter()
+        .map(|r| (r["p"].as_i64().unwrap(), r["o"].as_i64().unwrap()))
+        .collect()
+}
+
+/// `(partition, kafka_offset)` of every row of the Delta table at `table_url`, sorted, as an
+/// independent reader sees it: Delta's own kernel (delta-kernel-rs, through PyPI's
+/// delta-kernel-rust-sharing-wrapper, which `scripts/services.sh` installs) into pyarrow, with
+/// no reviewlake or delta-rs code.
+pub fn kernel_offsets(table_url: &str) -> Vec<(i64, i64)> {
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/readers/delta_kernel_rows.py"
+    );
+    let out = Command::new("python3")
+        .args([script, table_url])
+        .output()
+        .expect("run python3");
+    assert!(
+        out.status.success(),
+        "the kernel reader failed on {table_url} (scripts/services.sh up installs it): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    doc["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r[0].as_i64().unwrap(), r[1].as_i64().unwrap()))
+        .collect()
+}
+
+/// Both tables of the local lake at `location` read the same through `reviewlake sql` and
+/// through Delta's kernel. The kernel reader is given no S3 settings, so S3 lakes are checked
+/// through `reviewlake sql` alone.
+pub fn assert_readers_agree(location: &str) {
+    let lake = Lake::open(location).unwrap();
+    if lake.url().scheme() != "file" {
+        return;
+    }
+    for (table, name) in [(Table::Reviews, "reviews"), (Table::Rejected, "rejected")] {
+        let url = lake::table_url(&lake, table).to_string();
+        assert_eq!(
+            kernel_offsets(&url),
+            sql_offsets(location, name),
+            "{name} at {location}: Delta's kernel and reviewlake sql disagree"
+        );
+    }
+}
+
 /// [`sql_json`] on the snapshot at `--table-version VERSION`.
 pub fn sql_json_at(location: &str, version: &str, query: &str) -> Vec<serde_json::Value> {
     let out = run_ok(&[

@@ -16,5 +16,6 @@ engine = dk.PythonInterface(url)
 snapshot = dk.Table(url).snapshot(engine)
 result = dk.ScanBuilder(snapshot).build().execute(engine)
 table = result.read_all() if hasattr(result, "read_all") else result
-rows = sorted(zip(table.column("partition").to_pylist(), table.column("kafka_offset").to_pylist()))
+rows = [] if table.num_rows == 0 else sorted(
+    zip(table.column("partition").to_pylist(), table.column("kafka_offset").to_pylist()))
 print(json.dumps({"version": snapshot.version(), "rows": rows}))
