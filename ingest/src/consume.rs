@@ -560,21 +560,17 @@ impl Run {
     /// Forgets what this member holds of `partition`; returns how many records that was.
     fn drop_partition(&mut self, partition: i32) -> usize {
         let pending = self.pending.remove(&partition).map_or(0, |b| b.records());
-        let before: usize = self
+        let uncommitted: usize = self
             .uncommitted
             .iter()
+            .filter(|b| b.partition == partition)
             .map(|b| (b.last - b.first + 1) as usize)
             .sum();
         self.uncommitted.retain(|b| b.partition != partition);
-        let after: usize = self
-            .uncommitted
-            .iter()
-            .map(|b| (b.last - b.first + 1) as usize)
-            .sum();
         if self.uncommitted.is_empty() {
             self.oldest_uncommitted = None;
         }
-        pending + before - after
+        pending + uncommitted
     }
 
     /// Refuses a partition whose tables have taken in more than the topic holds: the topic was
@@ -686,22 +682,21 @@ impl Run {
             // Another writer committed to this partition: what we held is dropped; if the
             // partition is still ours, read on from where the tables stand.
             self.drop_partition(moved.partition);
-            if let Some(next) = moved.now.next_offset() {
-                tracing::warn!(
-                    partition = moved.partition,
-                    resume_offset = next,
-                    "resuming after another writer's commits"
-                );
-                self.pending
-                    .insert(moved.partition, PendingBatch::new(moved.now));
-                if let Err(e) = consumer.seek(
-                    &self.topic,
-                    moved.partition,
-                    Offset::Offset(next),
-                    Duration::from_secs(10),
-                ) {
-                    tracing::warn!(error = %e, partition = moved.partition, "seek after another writer's commits failed (the partition is probably no longer ours)");
-                }
+            let next = moved.now.next_offset();
+            tracing::warn!(
+                partition = moved.partition,
+                resume_offset = ?next,
+                "resuming after another writer's commits"
+            );
+            self.pending
+                .insert(moved.partition, PendingBatch::new(moved.now));
+            if let Err(e) = consumer.seek(
+                &self.topic,
+                moved.partition,
+                next.map_or(Offset::Beginning, Offset::Offset),
+                Duration::from_secs(10),
+            ) {
+                tracing::warn!(error = %e, partition = moved.partition, "seek after another writer's commits failed (the partition is probably no longer ours)");
             }
         }
         Ok(())
@@ -719,17 +714,17 @@ impl Run {
             .iter()
             .flat_map(|t| t.partitions().iter().map(|p| p.id()))
             .collect();
+        let standing = {
+            let mut committer = consumer.context().committer();
+            retry_blocking(self.attempts, "reading the tables", || {
+                self.handle.block_on(committer.standing(&partitions))
+            })?
+        };
         let mut behind = Vec::new();
-        for partition in partitions {
+        for (partition, taken) in partitions.into_iter().zip(standing) {
             let (low, high) = consumer
                 .fetch_watermarks(&self.topic, partition, timeout)
                 .map_err(|e| Error::kafka("fetching watermarks", e))?;
-            let taken = {
-                let mut committer = consumer.context().committer();
-                retry_blocking(self.attempts, "reading the tables", || {
-                    self.handle.block_on(committer.standing(partition))
-                })?
-            };
             let next = taken.next_offset().unwrap_or(0).max(low);
             if next < high {
                 behind.push((partition, high - next));

@@ -159,10 +159,14 @@ impl Committer {
         Ok(taken)
     }
 
-    /// Where both tables stand for `partition` now, without remembering it.
-    pub async fn standing(&mut self, partition: i32) -> Result<TakenIn> {
+    /// Where both tables stand now for each of `partitions`, without remembering it.
+    pub async fn standing(&mut self, partitions: &[i32]) -> Result<Vec<TakenIn>> {
         self.refresh().await?;
-        self.taken_in(partition).await
+        let mut out = Vec::with_capacity(partitions.len());
+        for &partition in partitions {
+            out.push(self.taken_in(partition).await?);
+        }
+        Ok(out)
     }
 
     /// Forgets a partition (revoked).
@@ -172,11 +176,13 @@ impl Committer {
 
     /// How far the loaded snapshots have taken in `partition`.
     async fn taken_in(&self, partition: i32) -> Result<TakenIn> {
-        let app_id = ingest_app_id(&self.topic, partition);
-        Ok(TakenIn {
-            reviews: txn_version(&self.reviews, Table::Reviews, &app_id).await?,
-            rejected: txn_version(&self.rejected, Table::Rejected, &app_id).await?,
-        })
+        taken_in(
+            Some(&self.reviews),
+            Some(&self.rejected),
+            &self.topic,
+            partition,
+        )
+        .await
     }
 
     /// The loaded versions of (reviews, rejected).
@@ -272,19 +278,14 @@ impl Committer {
                         out.commits += 1;
                         // Right after the version read, no other commit came between: the
                         // check of every known partition still holds at the new version.
-                        self.checked_at = match (self.checked_at, table) {
-                            (Some((_, j)), Table::Reviews)
-                                if done.version() == read_version + 1 =>
-                            {
-                                Some((done.version(), j))
-                            }
-                            (Some((r, _)), Table::Rejected)
-                                if done.version() == read_version + 1 =>
-                            {
-                                Some((r, done.version()))
-                            }
-                            _ => None,
-                        };
+                        let unbroken = done.version() == read_version + 1;
+                        self.checked_at =
+                            self.checked_at
+                                .filter(|_| unbroken)
+                                .map(|(r, j)| match table {
+                                    Table::Reviews => (done.version(), j),
+                                    Table::Rejected => (r, done.version()),
+                                });
                         if table == Table::Reviews {
                             out.reviews_version = Some(done.version());
                         }
@@ -386,12 +387,30 @@ impl Committer {
     }
 }
 
+/// How far the loaded snapshots of the two tables (`None`: the table does not exist) have taken
+/// in `partition` of `topic`: their `txn` versions.
+pub(crate) async fn taken_in(
+    reviews: Option<&DeltaTable>,
+    rejected: Option<&DeltaTable>,
+    topic: &str,
+    partition: i32,
+) -> Result<TakenIn> {
+    let app_id = ingest_app_id(topic, partition);
+    Ok(TakenIn {
+        reviews: txn_version(reviews, Table::Reviews, &app_id).await?,
+        rejected: txn_version(rejected, Table::Rejected, &app_id).await?,
+    })
+}
+
 /// The version of `app_id`'s `txn` in the loaded snapshot of `delta`.
-pub(crate) async fn txn_version(
-    delta: &DeltaTable,
+async fn txn_version(
+    delta: Option<&DeltaTable>,
     table: Table,
     app_id: &str,
 ) -> Result<Option<i64>> {
+    let Some(delta) = delta else {
+        return Ok(None);
+    };
     let state = delta
         .snapshot()
         .map_err(|e| Error::delta(table, "reading", e))?;
@@ -489,12 +508,7 @@ mod tests {
             .await
             .unwrap()
             .unwrap();
-        let app_id = delta::ingest_app_id("t", 0);
-        assert_eq!(
-            txn_version(&reopened, Table::Reviews, &app_id)
-                .await
-                .unwrap(),
-            Some(6)
-        );
+        let taken = taken_in(Some(&reopened), None, "t", 0).await.unwrap();
+        assert_eq!(taken.reviews, Some(6));
     }
 }

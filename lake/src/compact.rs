@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 use arrow::array::RecordBatch;
 use bytes::Bytes;
 use deltalake::{
+    DeltaTable,
     kernel::{Action, Remove, Transaction},
     protocol::DeltaOperation,
 };
@@ -23,7 +24,7 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use crate::{
     BatchWriter, Error, FileInfo, FileKey, Lake, Result, Table, TableVersion, WriteOptions,
     commit::{is_conflict, operation_metrics},
-    delta::{compact_app_id, open},
+    delta::{committed_key, compact_app_id, open},
     read_file_info,
 };
 
@@ -130,30 +131,32 @@ pub async fn compact(
     let writer = BatchWriter::new(lake.clone(), options.write.clone());
     let mut summary = CompactSummary::default();
     for table in [Table::Reviews, Table::Rejected] {
+        let Some(mut delta) = open(lake, table, TableVersion::Latest).await? else {
+            continue;
+        };
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let Some(delta) = open(lake, table, TableVersion::Latest).await? else {
-                break;
-            };
+            if attempt > 1 {
+                delta
+                    .update_state()
+                    .await
+                    .map_err(|e| Error::delta(table, "reading the latest commit", e))?;
+            }
             let mut table_summary = CompactSummary::default();
             let mut actions = Vec::new();
             let state = delta
                 .snapshot()
                 .map_err(|e| Error::delta(table, "reading", e))?;
-            let mut removes: HashMap<String, Remove> = HashMap::new();
+            let mut removes: HashMap<FileKey, Remove> = HashMap::new();
             let mut partitions: BTreeMap<(String, i32), Vec<(FileKey, u64)>> = BTreeMap::new();
             for f in state.log_data().iter() {
-                let path = f.path().to_string();
-                let key = FileKey::parse_in(table, &path).ok_or_else(|| Error::Corrupt {
-                    key: format!("{}/{path}", table.dir()),
-                    reason: "a committed file whose name is not in reviewlake's layout".into(),
-                })?;
+                let key = committed_key(table, &f.path())?;
                 partitions
                     .entry((key.topic.clone(), key.partition))
                     .or_default()
-                    .push((key, f.size().max(0) as u64));
-                removes.insert(path, f.remove_action(false));
+                    .push((key.clone(), f.size().max(0) as u64));
+                removes.insert(key, f.remove_action(false));
             }
             for ((topic, partition), mut files) in partitions {
                 files.sort_by_key(|(k, _)| k.first_offset);
@@ -193,9 +196,8 @@ pub async fn compact(
                     }
                     let merged = writer.put_file(key, &batches).await?;
                     for f in group {
-                        let path = f.key.table_path()?;
-                        let remove = removes.get(&path).cloned().ok_or_else(|| Error::Corrupt {
-                            key: path.clone(),
+                        let remove = removes.remove(&f.key).ok_or_else(|| Error::Corrupt {
+                            key: f.key.path().map(|p| p.to_string()).unwrap_or_default(),
                             reason: "a file of the snapshot is missing from its table's log".into(),
                         })?;
                         actions.push(Action::Remove(remove));
@@ -240,7 +242,7 @@ pub async fn compact(
             match committed {
                 Ok(done) => {
                     tracing::info!(table = %table, version = done.version(), files = table_summary.inputs, "compaction committed");
-                    checkpoint(lake, table).await?;
+                    checkpoint(&mut delta, table).await?;
                     table_summary.commits = 1;
                     summary.add(&table_summary);
                     break;
@@ -258,13 +260,14 @@ pub async fn compact(
 /// Writes a Delta checkpoint of `table`'s latest version. After a compaction most of the log is
 /// adds and removes that cancel out; a checkpoint lets every reader load one Parquet file
 /// instead of replaying them all.
-async fn checkpoint(lake: &Lake, table: Table) -> Result<()> {
-    if let Some(delta) = open(lake, table, TableVersion::Latest).await? {
-        deltalake::checkpoints::create_checkpoint(&delta, None)
-            .await
-            .map_err(|e| Error::delta(table, "writing a checkpoint", e))?;
-    }
-    Ok(())
+async fn checkpoint(delta: &mut DeltaTable, table: Table) -> Result<()> {
+    delta
+        .update_state()
+        .await
+        .map_err(|e| Error::delta(table, "reading the latest commit", e))?;
+    deltalake::checkpoints::create_checkpoint(delta, None)
+        .await
+        .map_err(|e| Error::delta(table, "writing a checkpoint", e))
 }
 
 impl CompactSummary {

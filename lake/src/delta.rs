@@ -19,7 +19,7 @@ use deltalake::{
 use object_store::{ObjectStore, path::Path, prefix::PrefixStore};
 use url::Url;
 
-use crate::{Error, Lake, Result, Table, column, rejected_schema, reviews_schema};
+use crate::{Error, FileKey, Lake, Result, Table, column, rejected_schema, reviews_schema};
 
 /// Commits between Delta checkpoints (the tables' `delta.checkpointInterval`). Every reader
 /// replays the commits since the last checkpoint; ingest commits every few seconds, and on the
@@ -155,6 +155,14 @@ pub(crate) fn delta_fields(table: Table) -> Result<Vec<StructField>> {
         false,
     ));
     Ok(fields)
+}
+
+/// The key of a file a commit of `table` added, from its path relative to the table.
+pub(crate) fn committed_key(table: Table, path: &str) -> Result<FileKey> {
+    FileKey::parse_in(table, path).ok_or_else(|| Error::Corrupt {
+        key: format!("{}/{path}", table.dir()),
+        reason: "a committed file whose name is not in reviewlake's layout".into(),
+    })
 }
 
 /// The `txn` application id under which a table records how far it has taken in one Kafka

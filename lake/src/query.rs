@@ -22,7 +22,7 @@ use datafusion::{
 use url::Url;
 
 use crate::{
-    Error, Lake, Result, Snapshot, SnapshotStore, SqlFiles, Table, TableVersion, Versions, column,
+    Error, Lake, Result, Snapshot, SnapshotStore, SqlFiles, Table, TableVersion, column,
     rejected_schema, reviews_schema, scan_order::KeepScanOrder,
 };
 
@@ -44,7 +44,7 @@ pub enum Workload {
 /// A query session over one lake.
 pub struct Query {
     ctx: SessionContext,
-    versions: Versions,
+    snapshot: Snapshot,
 }
 
 impl Query {
@@ -141,15 +141,12 @@ impl Query {
                 reason: e.to_string(),
             })?;
         }
-        Ok(Self {
-            ctx,
-            versions: snapshot.versions(),
-        })
+        Ok(Self { ctx, snapshot })
     }
 
-    /// The table versions this session reads.
-    pub fn versions(&self) -> Versions {
-        self.versions
+    /// The snapshot this session reads.
+    pub fn snapshot(&self) -> &Snapshot {
+        &self.snapshot
     }
 
     /// Runs a read-only statement: anything that would create, write or delete is refused.

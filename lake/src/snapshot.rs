@@ -7,7 +7,8 @@ use deltalake::DeltaTable;
 
 use crate::{
     Error, FileKey, Lake, Result, Table, TableVersion, TakenIn,
-    delta::{ingest_app_id, open},
+    commit::taken_in,
+    delta::{committed_key, open},
 };
 
 /// One data file of a snapshot.
@@ -21,28 +22,16 @@ pub struct SnapshotFile {
     pub modified_ms: i64,
 }
 
-/// The files of one Kafka partition, and how far each table has taken it in.
+/// The files of one Kafka partition.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PartitionState {
     pub topic: String,
     pub partition: i32,
     reviews: Vec<SnapshotFile>,
     rejected: Vec<SnapshotFile>,
-    /// The tables' `txn` versions for this partition.
-    pub taken: TakenIn,
 }
 
 impl PartitionState {
-    /// The last offset the lake has taken in.
-    pub fn last_committed(&self) -> Option<i64> {
-        self.taken.reviews
-    }
-
-    /// The offset ingest resumes from.
-    pub fn next_offset(&self) -> Option<i64> {
-        self.taken.next_offset()
-    }
-
     /// This partition's files of `table`, in offset order.
     pub fn files(&self, table: Table) -> &[SnapshotFile] {
         match table {
@@ -64,6 +53,8 @@ pub struct Versions {
 pub struct Snapshot {
     partitions: BTreeMap<(String, i32), PartitionState>,
     versions: Versions,
+    reviews: Option<DeltaTable>,
+    rejected: Option<DeltaTable>,
 }
 
 impl Snapshot {
@@ -96,13 +87,31 @@ impl Snapshot {
         };
         for (table, delta) in [(Table::Reviews, &reviews), (Table::Rejected, &rejected)] {
             if let Some(delta) = delta {
-                snapshot.add_table(table, delta).await?;
+                snapshot.add_table(table, delta)?;
             }
         }
+        for p in snapshot.partitions.values_mut() {
+            p.reviews.sort_by_key(|f| f.key.first_offset);
+            p.rejected.sort_by_key(|f| f.key.first_offset);
+        }
+        snapshot.reviews = reviews;
+        snapshot.rejected = rejected;
         Ok(snapshot)
     }
 
-    async fn add_table(&mut self, table: Table, delta: &DeltaTable) -> Result<()> {
+    /// How far the snapshot's tables have taken in `partition` of `topic` (their `txn`
+    /// versions). Read on demand: each read replays part of the log, and queries need none.
+    pub async fn taken_in(&self, topic: &str, partition: i32) -> Result<TakenIn> {
+        taken_in(
+            self.reviews.as_ref(),
+            self.rejected.as_ref(),
+            topic,
+            partition,
+        )
+        .await
+    }
+
+    fn add_table(&mut self, table: Table, delta: &DeltaTable) -> Result<()> {
         let state = delta
             .snapshot()
             .map_err(|e| Error::delta(table, "reading", e))?;
@@ -112,11 +121,7 @@ impl Snapshot {
             Table::Rejected => self.versions.rejected = version,
         }
         for file in state.log_data().iter() {
-            let path = file.path();
-            let key = FileKey::parse_in(table, &path).ok_or_else(|| Error::Corrupt {
-                key: format!("{}/{path}", table.dir()),
-                reason: "a committed file whose name is not in reviewlake's layout".into(),
-            })?;
+            let key = committed_key(table, &file.path())?;
             let listed = SnapshotFile {
                 size: file.size().max(0) as u64,
                 rows: file.num_records().map_or(0, |n| n as i64),
@@ -125,23 +130,6 @@ impl Snapshot {
             };
             self.partition(&listed.key.topic, listed.key.partition)
                 .add(listed);
-        }
-        // Each partition's progress, also for partitions whose records were all rejected.
-        let app_ids: Vec<(String, i32)> = self.partitions.keys().cloned().collect();
-        for (topic, partition) in app_ids {
-            let v = state
-                .transaction_version(delta.log_store().as_ref(), ingest_app_id(&topic, partition))
-                .await
-                .map_err(|e| Error::delta(table, "reading txn versions", e))?;
-            let taken = &mut self.partition(&topic, partition).taken;
-            match table {
-                Table::Reviews => taken.reviews = v,
-                Table::Rejected => taken.rejected = v,
-            }
-        }
-        for p in self.partitions.values_mut() {
-            p.reviews.sort_by_key(|f| f.key.first_offset);
-            p.rejected.sort_by_key(|f| f.key.first_offset);
         }
         Ok(())
     }
@@ -292,8 +280,9 @@ mod tests {
         assert_eq!(ranges(p.files(Table::Reviews)), [(0, 9), (10, 19)]);
         assert_eq!(ranges(p.files(Table::Rejected)), [(10, 19)]);
         assert_eq!(p.files(Table::Reviews)[1].rows, 9);
-        assert_eq!(p.next_offset(), Some(20));
-        assert_eq!(p.taken.rejected, Some(19));
+        let taken = s.taken_in(TOPIC, 0).await.unwrap();
+        assert_eq!(taken.next_offset(), Some(20));
+        assert_eq!(taken.rejected, Some(19));
     }
 
     #[tokio::test]

@@ -2,7 +2,7 @@
 
 use arrow::array::RecordBatch;
 use bytes::Bytes;
-use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload, path::Path};
+use object_store::{ObjectStore, PutMode, PutOptions, PutPayload};
 use parquet::{
     arrow::ArrowWriter,
     basic::{Compression, ZstdLevel},
@@ -50,11 +50,6 @@ impl BatchWriter {
     /// A writer into `lake`.
     pub fn new(lake: Lake, options: WriteOptions) -> Self {
         Self { lake, options }
-    }
-
-    /// The lake written to.
-    pub fn lake(&self) -> &Lake {
-        &self.lake
     }
 
     /// Encodes a batch as a Parquet file whose footer records its origin.
@@ -176,14 +171,6 @@ impl BatchWriter {
             rows: batches.iter().map(RecordBatch::num_rows).sum(),
             stats: crate::stats::file_stats(batches),
         })
-    }
-
-    /// Deletes an object, treating "already gone" as success.
-    pub async fn delete(&self, path: &Path) -> Result<()> {
-        match self.lake.store().delete(path).await {
-            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-            Err(e) => Err(Error::store(path, e)),
-        }
     }
 }
 

@@ -28,7 +28,7 @@ pub(crate) async fn stats(args: StatsArgs) -> anyhow::Result<()> {
             "rows": review_rows,
             "bytes": bytes,
             "first_offset": p.files(Table::Reviews).first().map(|f| f.key.first_offset),
-            "last_offset": p.last_committed(),
+            "last_offset": snapshot.taken_in(&p.topic, p.partition).await?.reviews,
             "rejected_files": rejected_files,
             "rejected": rejected_rows,
             "rejected_bytes": rejected_bytes,

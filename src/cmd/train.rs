@@ -38,12 +38,7 @@ pub(crate) async fn run(args: TrainArgs) -> anyhow::Result<()> {
     };
     anyhow::ensure!(options.params.k >= 1, "--k must be at least 1");
     let query = Query::open_at(&lake, &files, Workload::Cohorts, args.at.version()).await?;
-    // The very snapshot the query reads, even if a commit lands meanwhile.
-    let at = query
-        .versions()
-        .reviews
-        .map_or(lake::TableVersion::Latest, lake::TableVersion::Version);
-    let lineage = Lineage::load(&lake, at).await?;
+    let lineage = Lineage::of(&lake, query.snapshot());
     eprintln!(
         "training {} model(s) on {} (reviews version {}, {} files), k = {}, {} init(s), seed {}, transform {:?}, engine {}",
         cohorts.len(),

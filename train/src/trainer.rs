@@ -2,7 +2,7 @@
 
 use std::time::Instant;
 
-use lake::{FEATURES, Lake, Query, Snapshot, SqlFile, Table, TableVersion};
+use lake::{FEATURES, Lake, Query, Snapshot, SqlFile, Table};
 use ndarray::Array2;
 
 use crate::{
@@ -66,10 +66,9 @@ pub struct Lineage {
 }
 
 impl Lineage {
-    /// Lists the `reviews` files of the lake's snapshot at `version`: the query's own
-    /// ([`Query::versions`]), so that lineage and cohorts name the same files.
-    pub async fn load(lake: &Lake, version: TableVersion) -> Result<Self> {
-        let snapshot = Snapshot::load_at(lake, version).await?;
+    /// The `reviews` files of `snapshot` (the cohort query's own, [`Query::snapshot`]), so that
+    /// lineage and cohorts name the same files.
+    pub fn of(lake: &Lake, snapshot: &Snapshot) -> Self {
         let files = snapshot
             .files(Table::Reviews)
             .into_iter()
@@ -81,11 +80,11 @@ impl Lineage {
                 last_offset: f.key.last_offset,
             })
             .collect();
-        Ok(Self {
+        Self {
             location: lake.url().to_string(),
             table_version: snapshot.versions().reviews,
             files,
-        })
+        }
     }
 
     fn summary(&self) -> LakeRef {
