@@ -280,7 +280,7 @@ impl ModelsLocationArgs {
         let opened = lake::Lake::open(location)?;
         Ok(train::ModelStore::new(
             opened.store().clone(),
-            opened.url().to_string(),
+            opened.redacted_url(),
         ))
     }
 }
@@ -385,6 +385,18 @@ pub(crate) struct ServeArgs {
     /// Most reviews in one batch request.
     #[arg(long, env = "REVIEWLAKE_MAX_BATCH", default_value_t = 1000)]
     pub(crate) max_batch: usize,
+    /// Longest wait for a request's head (headers), idle keep-alive connections included.
+    #[arg(long, env = "REVIEWLAKE_HEADER_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub(crate) header_timeout: Duration,
+    /// Longest time from a request's head to its answer, body included (then 408).
+    #[arg(long, env = "REVIEWLAKE_REQUEST_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub(crate) request_timeout: Duration,
+    /// Most connections open at once; one more is answered 503 and closed.
+    #[arg(long, env = "REVIEWLAKE_MAX_CONNECTIONS", default_value_t = 1024)]
+    pub(crate) max_connections: usize,
+    /// Longest wait for requests in flight at shutdown (SIGTERM, Ctrl-C).
+    #[arg(long, env = "REVIEWLAKE_DRAIN_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub(crate) drain_timeout: Duration,
 }
 
 #[derive(Debug, Args)]

@@ -332,7 +332,7 @@ pub fn ingest(
     consumer
         .subscribe(&[&options.kafka.topic])
         .map_err(|e| Error::kafka(format!("subscribing to {}", options.kafka.topic), e))?;
-    tracing::info!(topic = %options.kafka.topic, group = %options.group_id, lake = %lake.url(), "ingest started");
+    tracing::info!(topic = %options.kafka.topic, group = %options.group_id, lake = %lake.redacted_url(), "ingest started");
 
     let mut run = Run {
         topic: options.kafka.topic.clone(),

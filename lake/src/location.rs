@@ -103,6 +103,17 @@ impl Lake {
         &self.store
     }
 
+    /// The lake's location for logs and documents: the URL without any user, password, query or
+    /// fragment (credentials never come from the URL, but a user may have put them there).
+    pub fn redacted_url(&self) -> String {
+        let mut url = self.url.clone();
+        let _ = url.set_username("");
+        let _ = url.set_password(None);
+        url.set_query(None);
+        url.set_fragment(None);
+        url.to_string()
+    }
+
     /// The lake's location as a URL.
     pub fn url(&self) -> &Url {
         &self.url
@@ -124,6 +135,12 @@ fn prefixed(store: Arc<dyn ObjectStore>, url_path: &str) -> Arc<dyn ObjectStore>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn redacted_urls_carry_no_credentials() {
+        let lake = Lake::open("s3://user:secret@bucket/lake?token=abc").unwrap();
+        assert_eq!(lake.redacted_url(), "s3://bucket/lake");
+    }
 
     #[test]
     fn relative_path_becomes_file_url() {

@@ -13,22 +13,23 @@ use std::{
     convert::Infallible,
     future::Future,
     pin::Pin,
+    sync::atomic::Ordering,
     task::{Context, Poll},
-    time::Instant,
+    time::{Duration, Instant},
 };
 
 use axum::{
     Router,
     body::Body,
     extract::Request,
-    http::{Method, header},
-    response::Response,
+    http::{HeaderValue, Method, StatusCode, header},
+    response::{IntoResponse, Response},
 };
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use tower_service::Service;
 
 use crate::{
-    AppState,
+    ApiError, AppState,
     predict::{self, BodyError},
     router,
     routes::{PREDICT_ROUTE, observe},
@@ -91,6 +92,34 @@ async fn answer_directly(state: AppState, request: Request) -> Response {
     response
 }
 
+async fn within(
+    deadline: Duration,
+    state: &AppState,
+    answer: impl Future<Output = Response>,
+) -> Response {
+    match tokio::time::timeout(deadline, answer).await {
+        Ok(response) => response,
+        Err(_) => {
+            state
+                .metrics
+                .request_timeouts
+                .fetch_add(1, Ordering::Relaxed);
+            let mut response = ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                format!(
+                    "the request did not arrive within {} s",
+                    deadline.as_secs_f64()
+                ),
+            )
+            .into_response();
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            response
+        }
+    }
+}
+
 impl Service<Request> for Api {
     type Response = Response;
     type Error = Infallible;
@@ -100,13 +129,27 @@ impl Service<Request> for Api {
         Poll::Ready(Ok(()))
     }
 
+    /// Answers within `Limits::request_timeout` of the request head, or 408: a body that
+    /// trickles in cannot hold a connection longer.
     fn call(&mut self, request: Request) -> Self::Future {
+        let state = self.state.clone();
+        let deadline = state.limits.request_timeout;
         if Self::direct(&request).is_some() {
-            let state = self.state.clone();
-            Box::pin(async move { Ok(answer_directly(state, request).await) })
+            Box::pin(async move {
+                let answer = answer_directly(state.clone(), request);
+                Ok(within(deadline, &state, answer).await)
+            })
         } else {
             let mut router = self.router.clone();
-            Box::pin(async move { router.call(request.map(Body::new)).await })
+            Box::pin(async move {
+                let answer = async move {
+                    router
+                        .call(request.map(Body::new))
+                        .await
+                        .unwrap_or_else(|e| match e {})
+                };
+                Ok(within(deadline, &state, answer).await)
+            })
         }
     }
 }

@@ -30,6 +30,10 @@ pub struct Metrics {
     series: RwLock<HashMap<Key, Arc<Series>>>,
     pub reloads: AtomicU64,
     pub reload_failures: AtomicU64,
+    /// Connections answered 503 because `max_connections` were open.
+    pub connections_refused: AtomicU64,
+    /// Requests answered 408 because their body did not arrive within the deadline.
+    pub request_timeouts: AtomicU64,
 }
 
 impl Metrics {
@@ -142,6 +146,22 @@ impl Metrics {
             "reviewlake_model_reload_failures_total {}",
             self.reload_failures.load(Ordering::Relaxed)
         );
+        for (name, help, value) in [
+            (
+                "reviewlake_connections_refused_total",
+                "Connections answered 503 because the connection limit was reached.",
+                &self.connections_refused,
+            ),
+            (
+                "reviewlake_request_timeouts_total",
+                "Requests answered 408 because the request did not arrive within its deadline.",
+                &self.request_timeouts,
+            ),
+        ] {
+            let _ = writeln!(out, "# HELP {name} {help}");
+            let _ = writeln!(out, "# TYPE {name} counter");
+            let _ = writeln!(out, "{name} {}", value.load(Ordering::Relaxed));
+        }
         out
     }
 }

@@ -7,6 +7,8 @@ use std::{
 
 use train::{Current, Model, ModelStore};
 
+use crate::input;
+
 /// One served model and the pointer it was loaded from.
 #[derive(Debug)]
 pub struct Loaded {
@@ -48,19 +50,26 @@ impl Registry {
         self.snapshot().keys().cloned().collect()
     }
 
-    /// Reads every model's pointer and loads the versions that changed. A model that fails to
-    /// load is reported and keeps its previous version.
-    pub async fn reload(&self, store: &ModelStore) -> Result<ReloadReport, train::Error> {
-        let names = store.names().await?;
+    /// Reads every model's pointer and loads the versions that changed. A model whose pointer or
+    /// document cannot be read or checked is reported and keeps its previous version (if any);
+    /// the others load regardless. A store that cannot be listed is reported under `*`.
+    pub async fn reload(&self, store: &ModelStore) -> ReloadReport {
+        let mut report = ReloadReport::default();
+        let names = match store.folders().await {
+            Ok(names) => names,
+            Err(e) => {
+                report.refused.push(("*".into(), error_chain(&e)));
+                return report;
+            }
+        };
         let old = self.snapshot();
         let mut next = (*old).clone();
-        let mut report = ReloadReport::default();
         for name in names {
             let current = match store.current(&name).await {
                 Ok(Some(c)) => c,
                 Ok(None) => continue,
                 Err(e) => {
-                    report.refused.push((name, e.to_string()));
+                    report.refused.push((name, error_chain(&e)));
                     continue;
                 }
             };
@@ -68,16 +77,40 @@ impl Registry {
                 continue;
             }
             match store.load_version(&name, &current).await {
+                Ok(model) if model.doc.features.len() != input::FEATURES => {
+                    report.refused.push((
+                        name,
+                        format!(
+                            "version {} has {} features ({}); this server predicts from {} (rating, likes, length)",
+                            current.version,
+                            model.doc.features.len(),
+                            model.doc.features.join(", "),
+                            input::FEATURES
+                        ),
+                    ));
+                }
                 Ok(model) => {
                     report.loaded.push((name.clone(), current.version));
                     next.insert(name, Arc::new(Loaded { model, current }));
                 }
-                Err(e) => report.refused.push((name, e.to_string())),
+                Err(e) => report.refused.push((name, error_chain(&e))),
             }
         }
         if !report.loaded.is_empty() {
             *self.models.write().expect("registry lock") = Arc::new(next);
         }
-        Ok(report)
+        report
     }
+}
+
+/// An error and its causes on one line, for a log field.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
 }

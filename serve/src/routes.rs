@@ -1,6 +1,9 @@
 //! The router and its handlers.
 
-use std::{sync::Arc, time::Instant};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use axum::{
     Json, Router,
@@ -28,6 +31,8 @@ pub struct Limits {
     pub max_body_bytes: usize,
     /// Most reviews in one batch.
     pub max_batch: usize,
+    /// Longest time from a request's head to its answer, body included; then 408.
+    pub request_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -35,6 +40,7 @@ impl Default for Limits {
         Self {
             max_body_bytes: 1024 * 1024,
             max_batch: 1000,
+            request_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -160,12 +166,22 @@ async fn models(State(state): State<AppState>) -> Json<serde_json::Value> {
 async fn model(State(state): State<AppState>, Path(name): Path<String>) -> Response {
     match state.registry.get(&name) {
         Some(l) => {
-            let mut r = Json(&l.model.doc).into_response();
+            let mut r = Json(public_doc(&l.model.doc)).into_response();
             r.extensions_mut().insert(ModelLabel(name));
             r
         }
         None => ApiError::unknown_model(&name, state.registry.names()).into_response(),
     }
+}
+
+/// A model document as clients see it: without the lake's location, which is a storage path
+/// (or URL) of the deployment, not something to publish.
+fn public_doc(doc: &train::ModelDoc) -> serde_json::Value {
+    let mut value = serde_json::to_value(doc).unwrap_or_default();
+    if let Some(lake) = value.get_mut("lake").and_then(|l| l.as_object_mut()) {
+        lake.remove("location");
+    }
+    value
 }
 
 async fn health() -> Json<serde_json::Value> {

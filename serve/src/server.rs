@@ -1,11 +1,25 @@
 //! Running the API: bind, load, reload on a timer and on SIGHUP, drain on shutdown.
+//!
+//! Connections are accepted here rather than by `axum::serve`, which sets no deadline at all:
+//! every connection must send a complete request head within `header_timeout` (idle keep-alive
+//! connections included), at most `max_connections` are open at once (one more is answered 503
+//! and closed), and shutdown waits at most `drain_timeout` for requests in flight.
 
 use std::{future::Future, sync::Arc, sync::atomic::Ordering, time::Duration};
 
-use tokio::net::TcpListener;
+use axum::body::Body;
+use hyper::{body::Incoming, server::conn::http1};
+use hyper_util::{
+    rt::{TokioIo, TokioTimer},
+    server::graceful::GracefulShutdown,
+};
+use tokio::{
+    io::AsyncWriteExt,
+    net::{TcpListener, TcpStream},
+    sync::Semaphore,
+};
+use tower_service::Service;
 use train::ModelStore;
-
-use axum::ServiceExt;
 
 use crate::{Api, AppState, Limits, Metrics, Registry};
 
@@ -17,27 +31,47 @@ pub struct ServeOptions {
     /// How often the model pointers are polled for new versions.
     pub reload_interval: Duration,
     pub limits: Limits,
+    /// Longest wait for a complete request head, from the connection's start or its previous
+    /// response; then the connection is closed.
+    pub header_timeout: Duration,
+    /// Most connections open at once.
+    pub max_connections: usize,
+    /// Longest wait for requests in flight at shutdown.
+    pub drain_timeout: Duration,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:9999".into(),
+            reload_interval: Duration::from_secs(10),
+            limits: Limits::default(),
+            header_timeout: Duration::from_secs(10),
+            max_connections: 1024,
+            drain_timeout: Duration::from_secs(10),
+        }
+    }
 }
 
 /// Why the server could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
-    #[error(
-        "cannot listen on {addr}: {source} (is another server using the port? change it with --bind)"
-    )]
+    #[error("cannot listen on {addr} (is another server using the port? change it with --bind)")]
     Bind {
         addr: String,
         #[source]
         source: std::io::Error,
     },
-    #[error("cannot list the models: {0}")]
-    Models(#[from] train::Error),
-    #[error("server error: {0}")]
+    #[error("server error")]
     Io(#[from] std::io::Error),
 }
 
-/// Loads the models, then serves until `shutdown` resolves; in-flight requests finish first.
-/// `on_ready` is called with the bound address once the server accepts connections.
+/// The answer to a connection over `max_connections`, written before it is closed.
+const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nretry-after: 1\r\nconnection: close\r\ncontent-length: 80\r\n\r\n{\"error\":\"too many connections; try again shortly\",\"status\":503,\"retry_after\":1}";
+
+/// Loads the models, then serves until `shutdown` resolves; requests in flight get
+/// `drain_timeout` to finish. `on_ready` is called with the bound address once the server
+/// accepts connections.
 pub async fn run(
     store: ModelStore,
     options: ServeOptions,
@@ -46,18 +80,10 @@ pub async fn run(
 ) -> Result<(), ServeError> {
     let registry = Arc::new(Registry::default());
     let metrics = Arc::new(Metrics::default());
-    let report = registry.reload(&store).await?;
-    for (name, version) in &report.loaded {
-        tracing::info!(model = %name, version, "model loaded");
-    }
-    for (name, reason) in &report.refused {
-        tracing::error!(model = %name, %reason, "model refused");
-    }
-    if report.loaded.is_empty() {
-        tracing::warn!(
-            location = store.location(),
-            "no model loaded yet; /ready answers 503 until one is trained"
-        );
+    let report = registry.reload(&store).await;
+    log_report(&report, "start", None);
+    if registry.snapshot().is_empty() {
+        tracing::warn!("no model loaded yet; /ready answers 503 until one is trained");
     }
     let listener = TcpListener::bind(&options.bind)
         .await
@@ -73,18 +99,102 @@ pub async fn run(
     };
     let reloader = tokio::spawn(reload_loop(
         store,
-        registry,
-        metrics,
+        registry.clone(),
+        metrics.clone(),
         options.reload_interval,
     ));
-    tracing::info!(%addr, models = report.loaded.len(), "listening");
+    tracing::info!(%addr, models = registry.snapshot().len(), max_connections = options.max_connections, "listening");
     on_ready(addr);
-    let result = axum::serve(listener, Api::new(state).into_make_service())
-        .with_graceful_shutdown(shutdown)
-        .await;
+    accept_loop(listener, Api::new(state), &options, &metrics, shutdown).await;
     reloader.abort();
     tracing::info!("server stopped");
-    Ok(result?)
+    Ok(())
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    api: Api,
+    options: &ServeOptions,
+    metrics: &Arc<Metrics>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(options.header_timeout)
+        .keep_alive(true);
+    let slots = Arc::new(Semaphore::new(options.max_connections));
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait rather than spin.
+                    tracing::warn!(error = %e, "cannot accept a connection");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            metrics.connections_refused.fetch_add(1, Ordering::Relaxed);
+            tokio::spawn(refuse(stream));
+            continue;
+        };
+        let api = api.clone();
+        let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
+            let mut api = api.clone();
+            api.call(request.map(Body::new))
+        });
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            // A client that goes away or times out is not the server's error.
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, "connection closed");
+            }
+            drop(slot);
+        });
+    }
+    drop(listener);
+    let open = graceful.count();
+    tracing::info!(
+        connections = open,
+        "shutting down: no new connections, draining"
+    );
+    if tokio::time::timeout(options.drain_timeout, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            deadline_s = options.drain_timeout.as_secs_f64(),
+            "connections still open at the drain deadline; closing them"
+        );
+    }
+}
+
+/// Answers a connection over the limit with a 503, without reading its request.
+async fn refuse(mut stream: TcpStream) {
+    let _ = tokio::time::timeout(Duration::from_secs(1), stream.write_all(BUSY)).await;
+    let _ = stream.shutdown().await;
+}
+
+/// Logs what a reload did; `metrics` counts it, except the first load at start-up.
+fn log_report(report: &crate::ReloadReport, trigger: &str, metrics: Option<&Metrics>) {
+    for (name, version) in &report.loaded {
+        if let Some(m) = metrics {
+            m.reloads.fetch_add(1, Ordering::Relaxed);
+        }
+        tracing::info!(model = %name, version, trigger, "model version loaded");
+    }
+    for (name, reason) in &report.refused {
+        if let Some(m) = metrics {
+            m.reload_failures.fetch_add(1, Ordering::Relaxed);
+        }
+        tracing::error!(model = %name, %reason, trigger, "model version refused; the previous one (if any) keeps serving");
+    }
 }
 
 async fn reload_loop(
@@ -109,21 +219,7 @@ async fn reload_loop(
             tick.tick().await;
             "poll"
         };
-        match registry.reload(&store).await {
-            Ok(report) => {
-                for (name, version) in &report.loaded {
-                    metrics.reloads.fetch_add(1, Ordering::Relaxed);
-                    tracing::info!(model = %name, version, trigger = why, "model version swapped in");
-                }
-                for (name, reason) in &report.refused {
-                    metrics.reload_failures.fetch_add(1, Ordering::Relaxed);
-                    tracing::error!(model = %name, %reason, trigger = why, "new model version refused; the previous one keeps serving");
-                }
-            }
-            Err(e) => {
-                metrics.reload_failures.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(error = %e, trigger = why, "cannot list the models; keeping the loaded ones");
-            }
-        }
+        let report = registry.reload(&store).await;
+        log_report(&report, why, Some(&metrics));
     }
 }

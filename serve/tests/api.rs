@@ -16,74 +16,14 @@ use axum::{
     http::{Method, Request, StatusCode, header},
 };
 use http_body_util::BodyExt;
-use object_store::{ObjectStore, ObjectStoreExt, memory::InMemory};
+use object_store::ObjectStoreExt;
 use serde_json::{Value, json};
-use serve::{Api, AppState, Limits, Metrics, Registry, openapi, router, server};
+use serve::{Api, AppState, Limits, Metrics, Registry, openapi, router};
 use tower::ServiceExt;
-use train::{ModelDoc, ModelStore, artifact::NewVersion};
 
-/// A model document with the given raw-unit centroids (transform none).
-fn doc(name: &str, centroids: &[[f64; 3]]) -> ModelDoc {
-    serde_json::from_value(json!({
-        "format_version": 1, "name": name, "version": 0, "id": "",
-        "algorithm": {"name": "k-means", "engine": "native", "init": "k-means++", "k": centroids.len(),
-            "seed": 42, "n_init": 1, "best_init": 0, "tolerance": 1e-4, "max_iter": 300},
-        "features": ["rating", "likes", "length"],
-        "transform": {"kind": "none"},
-        "centroids": centroids, "model_centroids": centroids,
-        "cost": 1.0, "cluster_sizes": vec![10; centroids.len()], "silhouette": 0.5,
-        "iterations": 3, "converged": true, "rows_used": 30, "rows_excluded": 0,
-        "cohort": {"file": "test", "cohort_rows": 30, "sql": "SELECT 1", "sql_sha256": ""},
-        "lake": {"location": "memory:///", "files": 0, "files_sha256": "", "partitions": []},
-        "timings": {"query_seconds": 0.0, "fit_seconds": 0.0},
-        "created_at": "2026-01-01T00:00:00Z", "reviewlake_version": "test"
-    }))
-    .unwrap()
-}
+mod common;
 
-const SHORT: [f64; 3] = [4.0, 1.0, 20.0];
-const LONG: [f64; 3] = [2.0, 5.0, 400.0];
-
-async fn publish(store: &ModelStore, name: &str, centroids: &[[f64; 3]]) -> u64 {
-    let mut d = doc(name, centroids);
-    d.version = store.next_version(name).await.unwrap();
-    store
-        .publish(NewVersion {
-            doc: &mut d,
-            lineage: &[],
-            plot_svg: "<svg/>".into(),
-            report_md: "# test".into(),
-        })
-        .await
-        .unwrap()
-        .version
-}
-
-fn memory_store() -> (Arc<dyn ObjectStore>, ModelStore) {
-    let raw: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
-    (raw.clone(), ModelStore::new(raw, "memory:///"))
-}
-
-/// The API over two models, and its state (for building the plain router beside it).
-async fn app_state(limits: Limits) -> (AppState, ModelStore) {
-    let (_, store) = memory_store();
-    publish(&store, "model_1", &[SHORT, LONG]).await;
-    publish(&store, "model_2", &[LONG, SHORT]).await;
-    let registry = Arc::new(Registry::default());
-    registry.reload(&store).await.unwrap();
-    let state = AppState {
-        registry,
-        metrics: Arc::new(Metrics::default()),
-        limits,
-    };
-    (state, store)
-}
-
-async fn app(limits: Limits) -> (Api, ModelStore) {
-    let (state, store) = app_state(limits).await;
-    (Api::new(state), store)
-}
-
+use common::*;
 async fn call<S>(
     app: &S,
     method: Method,
@@ -181,6 +121,7 @@ async fn every_error_is_json_with_its_status() {
     let limits = Limits {
         max_body_bytes: 256,
         max_batch: 3,
+        ..Default::default()
     };
     let (state, _) = app_state(limits).await;
     let app = Api::new(state.clone());
@@ -464,33 +405,6 @@ async fn openapi_document_matches_the_router() {
             }
         }
     }
-}
-
-/// Starts the real server on an ephemeral port; returns its address and a shutdown trigger.
-async fn start(
-    store: ModelStore,
-    reload: Duration,
-) -> (
-    String,
-    tokio::sync::oneshot::Sender<()>,
-    tokio::task::JoinHandle<()>,
-) {
-    let (addr_tx, addr_rx) = tokio::sync::oneshot::channel();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let options = server::ServeOptions {
-        bind: "127.0.0.1:0".into(),
-        reload_interval: reload,
-        limits: Limits::default(),
-    };
-    let handle = tokio::spawn(async move {
-        server::run(store, options, |a| addr_tx.send(a).unwrap(), async {
-            let _ = stop_rx.await;
-        })
-        .await
-        .unwrap();
-    });
-    let addr = addr_rx.await.unwrap();
-    (format!("http://{addr}"), stop_tx, handle)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

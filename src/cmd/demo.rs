@@ -42,7 +42,7 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
     if have > 0 {
         eprintln!(
             "[1-3/5] reusing the lake at {}: {have} reviews of topic {topic} (delete it to start over)",
-            lake.url()
+            lake.redacted_url()
         );
     } else {
         let mock;
@@ -135,17 +135,20 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
          curl -s {base}/models\n  reviewlake sql{lake_flag}          # SQL prompt over the lake\n  reviewlake models{lake_flag}\n",
         started.elapsed().as_secs_f64()
     );
-    cmd::serve::run(ServeArgs {
-        lake: lake_args(),
-        models: ModelsLocationArgs {
-            models_location: None,
-        },
-        bind: args.bind.clone(),
-        reload_interval: std::time::Duration::from_secs(10),
-        max_body_bytes: 1024 * 1024,
-        max_batch: 1000,
-    })
-    .await
+    // `serve`'s own flags and defaults (and REVIEWLAKE_* variables), with the demo's lake and bind.
+    let serve_args = {
+        use clap::{Args, FromArgMatches};
+        let command = ServeArgs::augment_args(clap::Command::new("serve"));
+        let matches = command.try_get_matches_from([
+            "serve",
+            "--lake",
+            args.lake.lake.as_str(),
+            "--bind",
+            args.bind.as_str(),
+        ])?;
+        ServeArgs::from_arg_matches(&matches)?
+    };
+    cmd::serve::run(serve_args).await
 }
 
 async fn lake_rows(lake: &Lake, files: &lake::SqlFiles, topic: &str) -> anyhow::Result<u64> {
@@ -208,7 +211,7 @@ async fn produce(
 }
 
 async fn ingest(lake: &Lake, kafka: KafkaOptions, stop: Arc<AtomicBool>) -> anyhow::Result<()> {
-    eprintln!("[3/5] ingesting into {}", lake.url());
+    eprintln!("[3/5] ingesting into {}", lake.redacted_url());
     let options = IngestOptions {
         kafka,
         group_id: "reviewlake-demo".into(),

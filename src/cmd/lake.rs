@@ -46,7 +46,7 @@ pub(crate) async fn stats(args: StatsArgs) -> anyhow::Result<()> {
     match args.format {
         OutputFormat::Json => {
             let doc = json!({
-                "lake": lake.url().as_str(),
+                "lake": lake.redacted_url(),
                 "reviews_version": versions.reviews,
                 "rejected_version": versions.rejected,
                 "partitions": rows,
@@ -58,7 +58,7 @@ pub(crate) async fn stats(args: StatsArgs) -> anyhow::Result<()> {
             let version = |v: Option<u64>| v.map_or("-".to_string(), |v| v.to_string());
             println!(
                 "lake: {} (reviews version {}, rejected version {})",
-                lake.url(),
+                lake.redacted_url(),
                 version(versions.reviews),
                 version(versions.rejected)
             );

@@ -10,7 +10,11 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
         limits: Limits {
             max_body_bytes: args.max_body_bytes,
             max_batch: args.max_batch,
+            request_timeout: args.request_timeout,
         },
+        header_timeout: args.header_timeout,
+        max_connections: args.max_connections.max(1),
+        drain_timeout: args.drain_timeout,
     };
     serve::server::run(
         store,

@@ -90,7 +90,7 @@ async fn prompt(query: &Query, lake: &Lake, format: output::ResultFormat) -> any
     }
     println!(
         "reviewlake SQL on {} — tables: reviews, rejected. End statements with ';', \\q to quit.",
-        lake.url()
+        lake.redacted_url()
     );
     let mut buffer = String::new();
     loop {

@@ -42,7 +42,7 @@ pub(crate) async fn run(args: TrainArgs) -> anyhow::Result<()> {
     eprintln!(
         "training {} model(s) on {} (reviews version {}, {} files), k = {}, {} init(s), seed {}, transform {:?}, engine {}",
         cohorts.len(),
-        lake.url(),
+        lake.redacted_url(),
         lineage.table_version.map_or("-".into(), |v| v.to_string()),
         lineage.files.len(),
         options.params.k,

@@ -210,8 +210,9 @@ impl ModelStore {
         &self.location
     }
 
-    /// Names of the models that have a current version, sorted.
-    pub async fn names(&self) -> Result<Vec<String>> {
+    /// Names of the model folders under `models/`, sorted, whether or not they have a readable
+    /// current version: a server loads each on its own, so one bad pointer stops no other model.
+    pub async fn folders(&self) -> Result<Vec<String>> {
         let root = Path::from("models");
         let listing = self
             .store
@@ -225,8 +226,13 @@ impl ModelStore {
             .filter(|n| check_name(n).is_ok())
             .collect();
         names.sort();
+        Ok(names)
+    }
+
+    /// Names of the models that have a current version, sorted.
+    pub async fn names(&self) -> Result<Vec<String>> {
         let mut out = Vec::new();
-        for name in names {
+        for name in self.folders().await? {
             if self.current(&name).await?.is_some() {
                 out.push(name);
             }

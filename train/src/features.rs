@@ -166,7 +166,7 @@ impl Transform {
         }
     }
 
-    /// Checks the parameters fit `d` features.
+    /// Checks the parameters fit `d` features and are finite numbers.
     pub fn check(&self, d: usize) -> std::result::Result<(), String> {
         match self {
             Transform::Standard { mean, std } if mean.len() != d || std.len() != d => Err(format!(
@@ -174,6 +174,9 @@ impl Transform {
                 mean.len(),
                 std.len()
             )),
+            Transform::Standard { mean, std } if mean.iter().chain(std).any(|v| !v.is_finite()) => {
+                Err("a standard transform's mean or deviation is not a finite number".into())
+            }
             _ => Ok(()),
         }
     }
@@ -259,5 +262,22 @@ mod tests {
         };
         assert_eq!(mean[0], 3.0);
         assert!((std[0] - (8.0f64 / 3.0).sqrt()).abs() < 1e-12);
+    }
+
+    #[test]
+    fn transforms_that_do_not_fit_or_are_not_finite_are_refused() {
+        let standard = |mean: Vec<f64>, std: Vec<f64>| Transform::Standard { mean, std };
+        assert!(standard(vec![0.0; 3], vec![1.0; 3]).check(3).is_ok());
+        assert!(standard(vec![0.0; 2], vec![1.0; 2]).check(3).is_err());
+        assert!(
+            standard(vec![0.0, f64::NAN, 0.0], vec![1.0; 3])
+                .check(3)
+                .is_err()
+        );
+        assert!(
+            standard(vec![0.0; 3], vec![1.0, f64::INFINITY, 1.0])
+                .check(3)
+                .is_err()
+        );
     }
 }

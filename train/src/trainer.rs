@@ -81,7 +81,7 @@ impl Lineage {
             })
             .collect();
         Self {
-            location: lake.url().to_string(),
+            location: lake.redacted_url(),
             table_version: snapshot.versions().reviews,
             files,
         }
