@@ -293,3 +293,49 @@ async fn cohorts_follow_arrival_order_when_timestamps_go_backwards_and_after_com
         assert_eq!(dump(k), expected(k), "model_{} after compaction", k + 1);
     }
 }
+
+/// The interactive prompt reads the latest snapshot for every statement: rows committed while it
+/// is open appear, and a compaction (which removes the files it read before) breaks nothing.
+/// A `/* ; */` comment does not split a statement.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_prompt_sees_new_commits_and_survives_a_compaction() {
+    use std::io::{BufRead, BufReader, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let location = dir.path().join("lake").to_str().unwrap().to_string();
+    let lake = Lake::open(&location).unwrap();
+    let rows = fixture_rows(200);
+    write_fixture(&lake, "netflix-reviews", &rows[..100], 5).await;
+    let mut child = reviewlake()
+        .args(["sql", "--lake", &location, "--format", "json"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut count = |stdin: &mut std::process::ChildStdin| -> serde_json::Value {
+        writeln!(stdin, "SELECT /* ; */ count(*) AS n\nFROM reviews;").unwrap();
+        stdin.flush().unwrap();
+        let mut line = String::new();
+        loop {
+            line.clear();
+            assert_ne!(stdout.read_line(&mut line).unwrap(), 0, "the prompt exited");
+            if let Some(at) = line.find("[{") {
+                let rows: serde_json::Value = serde_json::from_str(line[at..].trim()).unwrap();
+                return rows[0]["n"].clone();
+            }
+        }
+    };
+    assert_eq!(count(&mut stdin), 100);
+    write_fixture(&lake, "netflix-reviews", &rows[100..], 5).await;
+    assert_eq!(
+        count(&mut stdin),
+        200,
+        "a commit made while the prompt was open is missing"
+    );
+    compact(&location, "1000");
+    assert_eq!(count(&mut stdin), 200, "after a compaction");
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+}

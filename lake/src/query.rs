@@ -18,6 +18,7 @@ use datafusion::{
     },
     execution::{context::SQLOptions, session_state::SessionStateBuilder},
     prelude::{DataFrame, SessionConfig, SessionContext},
+    sql::parser::DFParser,
 };
 use url::Url;
 
@@ -181,6 +182,15 @@ impl Query {
             })
     }
 
+    /// Splits a script into statements with DataFusion's own parser, so a `;` inside a string,
+    /// a quoted name or a comment splits nothing. Each statement comes back as SQL text.
+    pub fn split_statements(script: &str) -> Result<Vec<String>> {
+        Ok(DFParser::parse_sql(script)?
+            .into_iter()
+            .map(|s| s.to_string())
+            .collect())
+    }
+
     /// The DataFusion session, for callers that build plans themselves.
     pub fn context(&self) -> &SessionContext {
         &self.ctx
@@ -190,6 +200,15 @@ impl Query {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scripts_split_where_the_sql_parser_ends_a_statement() {
+        let s =
+            Query::split_statements("SELECT ';' AS a; -- c; d\nSELECT /* ; */ 2 AS \"x;y\";;\n")
+                .unwrap();
+        assert_eq!(s, ["SELECT ';' AS a", "SELECT 2 AS \"x;y\""]);
+        assert!(Query::split_statements("SELECT 'unterminated").is_err());
+    }
 
     /// reviewlake's own defaults reach the session (CI sets no `DATAFUSION_*` variable).
     #[tokio::test]

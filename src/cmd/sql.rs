@@ -1,7 +1,7 @@
 use std::io::Write;
 
 use anyhow::Context;
-use lake::{Lake, Query, Workload};
+use lake::{Lake, Query, TableVersion, Workload};
 use rustyline::{DefaultEditor, error::ReadlineError};
 
 use crate::{cli::SqlArgs, output};
@@ -24,12 +24,12 @@ pub(crate) async fn run(args: SqlArgs) -> anyhow::Result<()> {
     };
     match text {
         Some(text) => {
-            for statement in split_statements(&text) {
+            for statement in Query::split_statements(&text)? {
                 execute(&query, &statement, args.format).await?;
             }
             Ok(())
         }
-        None => prompt(&query, &lake, args.format).await,
+        None => prompt(query, &lake, &args).await,
     }
 }
 
@@ -42,46 +42,12 @@ async fn execute(query: &Query, sql: &str, format: output::ResultFormat) -> anyh
     Ok(())
 }
 
-/// Splits a script on `;` outside quotes and comments; empty statements are dropped.
-fn split_statements(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut current = String::new();
-    let mut chars = text.chars().peekable();
-    let (mut single, mut double) = (false, false);
-    while let Some(c) = chars.next() {
-        match c {
-            '\'' if !double => single = !single,
-            '"' if !single => double = !double,
-            '-' if !single && !double && chars.peek() == Some(&'-') => {
-                // Line comment: skip to the end of the line.
-                for c in chars.by_ref() {
-                    if c == '\n' {
-                        break;
-                    }
-                }
-                current.push('\n');
-                continue;
-            }
-            ';' if !single && !double => {
-                if !current.trim().is_empty() {
-                    out.push(current.trim().to_string());
-                }
-                current.clear();
-                continue;
-            }
-            _ => {}
-        }
-        current.push(c);
-    }
-    if !current.trim().is_empty() {
-        out.push(current.trim().to_string());
-    }
-    out
-}
-
 /// The interactive prompt: statements end with `;` and may span lines; history is kept in
-/// `~/.reviewlake_history`.
-async fn prompt(query: &Query, lake: &Lake, format: output::ResultFormat) -> anyhow::Result<()> {
+/// `~/.reviewlake_history`. Each statement reads the lake's latest snapshot (new commits, a
+/// compaction's files), unless `--table-version` or `--as-of` pinned one.
+async fn prompt(mut query: Query, lake: &Lake, args: &SqlArgs) -> anyhow::Result<()> {
+    let format = args.format;
+    let pinned = !matches!(args.at.version(), TableVersion::Latest);
     let mut editor = DefaultEditor::new()?;
     let history =
         std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".reviewlake_history"));
@@ -117,8 +83,24 @@ async fn prompt(query: &Query, lake: &Lake, format: output::ResultFormat) -> any
             continue;
         }
         let _ = editor.add_history_entry(buffer.trim());
-        for statement in split_statements(&buffer) {
-            if let Err(e) = execute(query, &statement, format).await {
+        let statements = match Query::split_statements(&buffer) {
+            Ok(statements) => statements,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                buffer.clear();
+                continue;
+            }
+        };
+        for statement in statements {
+            if !pinned {
+                match Query::open(lake, &args.sql_dir.files(), Workload::AdHoc).await {
+                    Ok(latest) => query = latest,
+                    Err(e) => eprintln!(
+                        "warning: cannot read the latest snapshot, querying the previous one: {e:#}"
+                    ),
+                }
+            }
+            if let Err(e) = execute(&query, &statement, format).await {
                 eprintln!("error: {e:#}");
             }
         }
@@ -128,15 +110,4 @@ async fn prompt(query: &Query, lake: &Lake, format: output::ResultFormat) -> any
         let _ = editor.save_history(h);
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::split_statements;
-
-    #[test]
-    fn statements_split_on_semicolons_outside_quotes_and_comments() {
-        let s = split_statements("SELECT ';' AS a; -- c; d\nSELECT 2;;");
-        assert_eq!(s, ["SELECT ';' AS a", "SELECT 2"]);
-    }
 }
