@@ -162,6 +162,9 @@ pub(crate) struct IngestArgs {
     /// Records per Parquet file.
     #[arg(long, env = "REVIEWLAKE_BATCH_ROWS", default_value_t = 500)]
     pub(crate) batch_rows: usize,
+    /// Write a file before --batch-rows once its records' payloads reach this many bytes.
+    #[arg(long, env = "REVIEWLAKE_BATCH_BYTES", default_value_t = ingest::IngestOptions::default().batch_bytes)]
+    pub(crate) batch_bytes: usize,
     /// Write a partial batch once its oldest record has waited this long (e.g. 30s, 500ms).
     #[arg(long, env = "REVIEWLAKE_MAX_LATENCY", default_value = "30s", value_parser = parse_duration)]
     pub(crate) max_latency: Duration,

@@ -111,9 +111,12 @@ async fn malformed_messages_are_kept_with_reasons_and_counted_as_consumed() {
             "offset {}",
             r.offset
         );
+        // The raw payload is kept; an oversized one as its first KEPT_BYTES.
         assert_eq!(
             r.payload.as_deref(),
-            payload.as_deref().map(str::as_bytes),
+            payload
+                .as_deref()
+                .map(|p| &p.as_bytes()[..p.len().min(ingest::KEPT_BYTES)]),
             "raw payload kept"
         );
         assert_eq!(
@@ -167,4 +170,84 @@ async fn malformed_messages_are_kept_with_reasons_and_counted_as_consumed() {
         &unique("g"),
     ]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("0 rows and 0 rejected"));
+}
+
+/// Messages just under the size limit fill a file by bytes before rows; messages over it are
+/// rejected, each kept as a bounded prefix with its length and SHA-256; nothing is lost.
+#[tokio::test(flavor = "multi_thread")]
+async fn large_messages_flush_by_bytes_and_oversized_ones_keep_a_bounded_prefix() {
+    use sha2::Digest;
+    let topic = unique("large");
+    create_topic(&topic, 1).await;
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", brokers())
+        .set("linger.ms", "0")
+        .set("batch.num.messages", "1")
+        .create()
+        .unwrap();
+    let limit = 64 * 1024;
+    let mut sent = Vec::new();
+    for i in 0..50 {
+        let payload = if i % 5 == 4 {
+            // 64 KiB over the limit, and more.
+            "y".repeat(limit + 64 * 1024 * (1 + i % 3))
+        } else {
+            GOOD.replace("good-1", &format!("near-{i}")).replace(
+                "\"ok\"",
+                &format!("\"{}\"", "z".repeat(limit - GOOD.len() - 10)),
+            )
+        };
+        producer
+            .send(
+                FutureRecord::<str, str>::to(&topic).payload(&payload),
+                Duration::from_secs(10),
+            )
+            .await
+            .map_err(|(e, _)| e)
+            .unwrap();
+        sent.push(payload);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let location = dir.path().join("lake").to_str().unwrap().to_string();
+    run_ok(&[
+        "ingest",
+        "--topic",
+        &topic,
+        "--lake",
+        &location,
+        "--exit-at-end",
+        "--group",
+        &unique("g"),
+        "--batch-bytes",
+        "500000",
+    ]);
+    let lake = Lake::open(&location).unwrap();
+    let rows = read_reviews(&lake).await;
+    assert_eq!(rows.len(), 40);
+    for r in &rows {
+        let text = r.review_text.as_deref().unwrap();
+        assert!(text.len() > limit - GOOD.len() - 20, "{}", r.review_id);
+    }
+    let rejected = read_rejected(&lake).await;
+    assert_eq!(rejected.len(), 10);
+    for r in &rejected {
+        let original = sent[r.offset as usize].as_bytes();
+        assert_eq!(r.payload.as_deref(), Some(&original[..ingest::KEPT_BYTES]));
+        let sha: String = sha2::Sha256::digest(original)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert!(
+            r.reason.starts_with(&format!(
+                "message is {} bytes (SHA-256 {sha})",
+                original.len()
+            )),
+            "{}",
+            r.reason
+        );
+    }
+    // About 64 KiB per row and a 500,000-byte budget: files of at most 8 rows, not one of 50.
+    let files = reviews_infos(&lake).await;
+    assert!(files.len() >= 5, "{} files", files.len());
+    assert!(files.iter().all(|f| f.rows <= 8), "{files:?}");
 }

@@ -38,8 +38,10 @@ pub struct IngestOptions {
     pub kafka: KafkaOptions,
     /// Consumer group id.
     pub group_id: String,
-    /// Records per file.
+    /// Records per file...
     pub batch_rows: usize,
+    /// ...or fewer, once the records' keys and kept payloads reach this many bytes.
+    pub batch_bytes: usize,
     /// A partial batch is written once its oldest record has waited this long.
     pub max_latency: Duration,
     /// Written files are committed once this many wait...
@@ -62,6 +64,7 @@ impl Default for IngestOptions {
             kafka: KafkaOptions::default(),
             group_id: "reviewlake-ingest".into(),
             batch_rows: 500,
+            batch_bytes: 64 * 1024 * 1024,
             max_latency: Duration::from_secs(30),
             commit_files: 32,
             commit_interval: Duration::from_secs(2),
@@ -260,6 +263,8 @@ struct PendingBatch {
     oldest: Option<Instant>,
     /// Offsets taken into this batch (rejected records already in the lake included).
     seen: usize,
+    /// Bytes of keys and payloads appended (what the batch's columns hold of them).
+    bytes: usize,
     /// Set until the resume offset itself arrives: how far back to fetch if it does not.
     verify_resume: Option<i64>,
 }
@@ -280,6 +285,7 @@ impl PendingBatch {
             next_offset: next_offset.unwrap_or(0),
             oldest: None,
             seen: 0,
+            bytes: 0,
             verify_resume: next_offset.map(|_| FIRST_SEEK_BACK),
         }
     }
@@ -300,6 +306,20 @@ pub fn ingest(
 ) -> Result<IngestSummary> {
     if options.batch_rows == 0 {
         return Err(Error::Config("--batch-rows must be at least 1".into()));
+    }
+    // A batch's text and binary columns use 32-bit offsets: it must stay under 2 GiB even when
+    // its last record arrives just under the byte budget.
+    let largest = options
+        .decode
+        .max_message_bytes
+        .max(crate::decode::KEPT_BYTES);
+    if options.batch_bytes == 0
+        || options.batch_bytes.saturating_add(2 * largest) >= i32::MAX as usize
+    {
+        return Err(Error::Config(format!(
+            "--batch-bytes ({}) plus twice --max-message-bytes ({largest}) must stay under 2 GiB (Arrow's 32-bit offsets), and --batch-bytes must be at least 1",
+            options.batch_bytes
+        )));
     }
     if options.commit_files == 0 {
         return Err(Error::Config("--commit-files must be at least 1".into()));
@@ -454,7 +474,10 @@ impl Run {
                         timestamp_ms: message.timestamp().to_millis(),
                     };
                     match decode::decode(message.key(), message.payload(), &options.decode) {
-                        Ok(review) => batch.reviews.append(&review, &pos),
+                        Ok(review) => {
+                            batch.bytes += message.payload_len();
+                            batch.reviews.append(&review, &pos);
+                        }
                         Err(_) if offset <= batch.rejected_through => {
                             tracing::debug!(
                                 partition,
@@ -463,6 +486,8 @@ impl Run {
                             );
                         }
                         Err(rejected) => {
+                            batch.bytes += rejected.key.map_or(0, <[u8]>::len)
+                                + rejected.payload.map_or(0, <[u8]>::len);
                             tracing::debug!(partition, offset, reason = %rejected.reason, "record rejected");
                             batch.rejected.append(&rejected, &pos);
                         }
@@ -472,7 +497,7 @@ impl Run {
                     batch.next_offset = offset + 1;
                     batch.oldest.get_or_insert_with(Instant::now);
                     batch.seen += 1;
-                    if batch.seen >= options.batch_rows {
+                    if batch.seen >= options.batch_rows || batch.bytes >= options.batch_bytes {
                         self.flush(partition)?;
                         if self.uncommitted.len() >= options.commit_files {
                             self.commit(consumer)?;

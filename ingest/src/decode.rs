@@ -15,9 +15,13 @@ use serde::{
 /// Limits applied while decoding.
 #[derive(Debug, Clone)]
 pub struct DecodeOptions {
-    /// Payloads longer than this are rejected unread.
+    /// Payloads (or keys) longer than this are rejected unread; the `rejected` table keeps their
+    /// first [`KEPT_BYTES`], their length and their SHA-256.
     pub max_message_bytes: usize,
 }
+
+/// How much of an oversized payload (or key) the `rejected` table keeps.
+pub const KEPT_BYTES: usize = 1024;
 
 impl Default for DecodeOptions {
     fn default() -> Self {
@@ -233,15 +237,23 @@ pub fn decode<'a>(
     let Some(bytes) = payload else {
         return Err(reject("empty message (no payload)".into(), None));
     };
-    if bytes.len() > options.max_message_bytes {
-        return Err(reject(
-            format!(
-                "message is {} bytes, over the {}-byte limit",
-                bytes.len(),
-                options.max_message_bytes
+    let limit = options.max_message_bytes;
+    let oversized = [("message", Some(bytes)), ("key", key)]
+        .into_iter()
+        .find_map(|(what, b)| b.filter(|b| b.len() > limit).map(|b| (what, b)));
+    if let Some((what, big)) = oversized {
+        let kept = |b: &'a [u8]| &b[..b.len().min(KEPT_BYTES)];
+        return Err(Rejected {
+            key: key.map(kept),
+            payload: Some(kept(bytes)),
+            reason: format!(
+                "{what} is {} bytes (SHA-256 {}), over the {limit}-byte limit; its first {} bytes are kept",
+                big.len(),
+                sha256_hex(big),
+                big.len().min(KEPT_BYTES),
             ),
-            None,
-        ));
+            field: None,
+        });
     }
     if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
         return Err(reject(
@@ -252,6 +264,14 @@ pub fn decode<'a>(
     let wire: Wire<'a> =
         serde_json::from_slice(bytes).map_err(|e| reject(format!("invalid JSON: {e}"), None))?;
     validate(wire).map_err(|e| reject(format!("{}: {}", e.field, e.reason), Some(e.field)))
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn validate(w: Wire<'_>) -> FieldResult<Review<'_>> {
@@ -379,6 +399,22 @@ mod tests {
         };
         let r = decode(None, Some(GOOD.as_bytes()), &opts).unwrap_err();
         assert!(r.reason.contains("over the 10-byte limit"), "{}", r.reason);
+        // A large payload (or key) is kept as its first KEPT_BYTES, with its length and hash.
+        let big = vec![b'x'; 100_000];
+        let opts = DecodeOptions {
+            max_message_bytes: 64 * 1024,
+        };
+        let r = decode(Some(b"k"), Some(&big), &opts).unwrap_err();
+        assert_eq!(r.payload.map(<[u8]>::len), Some(KEPT_BYTES));
+        assert!(
+            r.reason.starts_with("message is 100000 bytes (SHA-256 ")
+                && r.reason.contains(&sha256_hex(&big)),
+            "{}",
+            r.reason
+        );
+        let r = decode(Some(&big), Some(GOOD.as_bytes()), &opts).unwrap_err();
+        assert_eq!(r.key.map(<[u8]>::len), Some(KEPT_BYTES));
+        assert!(r.reason.starts_with("key is 100000 bytes"), "{}", r.reason);
     }
 
     #[test]

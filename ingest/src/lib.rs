@@ -16,7 +16,7 @@ mod record;
 pub mod source;
 
 pub use consume::{IngestOptions, IngestSummary, ingest};
-pub use decode::DecodeOptions;
+pub use decode::{DecodeOptions, KEPT_BYTES};
 pub use error::{Error, Result};
 pub use kafka::{KafkaOptions, SETTINGS_ENV_PREFIX, parse_setting, settings_from_env};
 pub use produce::{ProduceOptions, ProduceSummary, produce};

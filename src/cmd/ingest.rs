@@ -12,6 +12,7 @@ pub(crate) async fn run(args: IngestArgs) -> anyhow::Result<()> {
         kafka: args.kafka.options(),
         group_id: args.group,
         batch_rows: args.batch_rows,
+        batch_bytes: args.batch_bytes,
         max_latency: args.max_latency,
         commit_files: args.commit_files,
         commit_interval: args.commit_interval,
