@@ -86,6 +86,8 @@ pub fn produce(
             ("batch.num.messages", "10000"),
             ("queue.buffering.max.messages", "500000"),
             ("message.timeout.ms", "120000"),
+            // Retries (after a timed-out request, say) must not write a review twice.
+            ("enable.idempotence", "true"),
         ])
         .create_with_context(DeliveryCounter::default())
         .map_err(|e| Error::kafka("creating the producer", e))?;
