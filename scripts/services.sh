@@ -53,6 +53,17 @@ install_python_tools() {
     "moto[server]==$MOTO_VERSION" "delta-kernel-rust-sharing-wrapper==$KERNEL_READER_VERSION" pyarrow
 }
 
+# Debian tools the tests run: strace (tests/durability.rs traces the fsyncs of a commit).
+install_debian_tools() {
+  command -v strace >/dev/null && return
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    log "installing strace (Debian package)"
+    apt-get install -y -qq strace >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq strace >/dev/null; }
+  else
+    log "strace is missing and cannot be installed here (needs root and apt-get): tests/durability.rs will fail"
+  fi
+}
+
 wait_port() { # host port what
   for _ in $(seq 1 100); do
     if (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; then return 0; fi
@@ -123,6 +134,7 @@ case "${1:-}" in
     mkdir -p "$STATE"
     install_tansu
     install_python_tools
+    install_debian_tools
     start_tansu
     start_moto
     write_env
@@ -134,6 +146,6 @@ case "${1:-}" in
       if running "$svc"; then echo "$svc: running (pid $(cat "$STATE/$svc.pid"))"; else echo "$svc: stopped"; fi
     done
     ;;
-  install) install_tansu; install_python_tools ;;
+  install) install_tansu; install_python_tools; install_debian_tools ;;
   *) echo "usage: $0 up|down|status|install" >&2; exit 2 ;;
 esac

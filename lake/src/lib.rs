@@ -15,6 +15,7 @@ mod cohort;
 mod commit;
 mod compact;
 mod delta;
+mod durable;
 mod error;
 mod history;
 mod layout;

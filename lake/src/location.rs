@@ -3,12 +3,11 @@
 use std::sync::Arc;
 
 use object_store::{
-    ObjectStore, aws::AmazonS3Builder, local::LocalFileSystem, memory::InMemory, path::Path,
-    prefix::PrefixStore,
+    ObjectStore, aws::AmazonS3Builder, memory::InMemory, path::Path, prefix::PrefixStore,
 };
 use url::Url;
 
-use crate::{Error, Result};
+use crate::{Error, Result, durable::DurableLocal};
 
 /// A lake: an object store rooted at the lake's location.
 #[derive(Clone, Debug)]
@@ -50,7 +49,7 @@ impl Lake {
                     .map_err(|()| err("not a local file URL".into()))?;
                 std::fs::create_dir_all(&path)
                     .map_err(|e| err(format!("cannot create {}: {e}", path.display())))?;
-                Arc::new(LocalFileSystem::new())
+                Arc::new(DurableLocal::default())
             }
             "s3" | "s3a" => {
                 let bucket = url.host_str().filter(|b| !b.is_empty()).ok_or_else(|| {

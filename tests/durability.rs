@@ -1,0 +1,136 @@
+//! On a local lake, a commit never reaches the disk before the data it names: traced with
+//! `strace` (system calls, in order), every new data file is `fsync`ed, and its folder too,
+//! before the Delta commit that adds it is linked into `_delta_log/`, and the commit itself is
+//! `fsync`ed before it is linked and its folder after.
+
+mod common;
+
+use common::*;
+use lake::Lake;
+
+/// One traced call: its name and the paths in its arguments (`strace -y` prints each file
+/// descriptor's path).
+#[derive(Debug)]
+struct Call {
+    name: String,
+    paths: Vec<String>,
+}
+
+fn parse(trace: &str) -> Vec<Call> {
+    trace
+        .lines()
+        .filter_map(|line| {
+            // "[pid N] " may come first with -f.
+            let line = line.trim_start_matches(|c: char| c != 'f' && c != 'l' && c != 'r');
+            let (name, args) = line.split_once('(')?;
+            if ![
+                "fsync",
+                "fdatasync",
+                "linkat",
+                "renameat",
+                "renameat2",
+                "rename",
+                "link",
+            ]
+            .contains(&name)
+            {
+                return None;
+            }
+            let mut paths = Vec::new();
+            for part in args.split(['<', '"']).skip(1).step_by(2) {
+                let end = part.find(['>', '"']).unwrap_or(part.len());
+                paths.push(part[..end].to_string());
+            }
+            Some(Call {
+                name: name.to_string(),
+                paths,
+            })
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_local_commit_is_fsynced_after_its_data_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let location = dir.path().join("lake").to_str().unwrap().to_string();
+    let lake = Lake::open(&location).unwrap();
+    write_fixture(&lake, "netflix-reviews", &fixture_rows(40), 5).await;
+    let trace = dir.path().join("trace");
+    let out = std::process::Command::new("strace")
+        .args(["-f", "-qq", "-y", "-e"])
+        .arg("trace=fsync,fdatasync,link,linkat,rename,renameat,renameat2")
+        .arg("-o")
+        .arg(&trace)
+        .arg(env!("CARGO_BIN_EXE_reviewlake"))
+        .args([
+            "lake",
+            "compact",
+            "--lake",
+            &location,
+            "--target-rows",
+            "1000",
+        ])
+        .env("REVIEWLAKE_LOG", "warn")
+        .output()
+        .expect("strace is needed (scripts/services.sh install puts it in)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let calls = parse(&std::fs::read_to_string(&trace).unwrap());
+    // The compaction's commit: the link of the newest reviews/_delta_log/N.json.
+    let linked = |c: &Call, suffix: &str| {
+        c.name.starts_with("link") && c.paths.last().is_some_and(|p| p.ends_with(suffix))
+    };
+    let commit_at = calls
+        .iter()
+        .rposition(|c| {
+            c.name.starts_with("link")
+                && c.paths
+                    .last()
+                    .is_some_and(|p| p.contains("/reviews/_delta_log/") && p.ends_with(".json"))
+        })
+        .unwrap_or_else(|| panic!("no commit linked in the trace: {calls:#?}"));
+    let commit = calls[commit_at].paths.last().unwrap().clone();
+    let synced = |path: &str, before: usize| {
+        calls[..before]
+            .iter()
+            .any(|c| c.name.contains("sync") && c.paths.first().is_some_and(|p| p == path))
+    };
+    let data: Vec<&String> = calls[..commit_at]
+        .iter()
+        .filter(|c| linked(c, ".parquet") && c.paths.last().unwrap().contains("/reviews/"))
+        .map(|c| c.paths.last().unwrap())
+        .collect();
+    assert!(
+        !data.is_empty(),
+        "the compaction wrote no data file: {calls:#?}"
+    );
+    for file in data {
+        let staged_synced = calls[..commit_at].iter().any(|c| {
+            c.name.contains("sync")
+                && c.paths
+                    .first()
+                    .is_some_and(|p| p.starts_with(&format!("{file}#")))
+        });
+        assert!(staged_synced, "{file} was not fsynced before {commit}");
+        let folder = file.rsplit_once('/').unwrap().0;
+        assert!(
+            synced(folder, commit_at),
+            "{folder} was not fsynced before {commit}"
+        );
+    }
+    let commit_synced = calls[..commit_at].iter().any(|c| {
+        c.name.contains("sync")
+            && c.paths
+                .first()
+                .is_some_and(|p| p.starts_with(&format!("{commit}#")))
+    });
+    assert!(commit_synced, "{commit} was linked before it was fsynced");
+    let log = commit.rsplit_once('/').unwrap().0;
+    assert!(
+        synced(log, calls.len()),
+        "{log} was not fsynced after the commit"
+    );
+}
