@@ -57,4 +57,17 @@ fn demo_reaches_a_served_prediction_and_reuses_its_lake() {
         2
     );
     terminate(child);
+
+    // A lake with fewer reviews than this run would produce (as an interrupted run leaves it)
+    // is not passed off as whole: the embedded broker holds nothing of an earlier run.
+    let out = reviewlake()
+        .args(["demo", "--rows", "6000", "--lake", &lake, "--bind", &addr])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("holds 3000 reviews (+0 rejected) of the 6000 this demo produces"),
+        "{err}"
+    );
 }

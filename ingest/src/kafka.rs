@@ -3,7 +3,8 @@
 use rdkafka::ClientConfig;
 
 /// Where the broker is and which topic to use, plus librdkafka settings passed through as-is.
-#[derive(Debug, Clone)]
+/// Its `Debug` shows the settings' names only: their values may be secrets (`sasl.password`).
+#[derive(Clone)]
 pub struct KafkaOptions {
     /// Bootstrap brokers, `host:port[,host:port...]`.
     pub brokers: String,
@@ -20,6 +21,23 @@ impl Default for KafkaOptions {
             topic: "netflix-reviews".into(),
             extra: Vec::new(),
         }
+    }
+}
+
+impl std::fmt::Debug for KafkaOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KafkaOptions")
+            .field("brokers", &self.brokers)
+            .field("topic", &self.topic)
+            .field(
+                "extra",
+                &self
+                    .extra
+                    .iter()
+                    .map(|(k, _)| format!("{k}=<redacted>"))
+                    .collect::<Vec<_>>(),
+            )
+            .finish()
     }
 }
 
@@ -68,6 +86,19 @@ pub fn parse_setting(s: &str) -> Result<(String, String), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_output_shows_no_setting_value() {
+        let options = KafkaOptions {
+            extra: vec![("sasl.password".into(), "hunter2".into())],
+            ..Default::default()
+        };
+        let shown = format!("{options:?}");
+        assert!(
+            shown.contains("sasl.password") && !shown.contains("hunter2"),
+            "{shown}"
+        );
+    }
 
     #[test]
     fn extra_settings_override_defaults() {

@@ -37,13 +37,44 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let stop = signals::stop_flag();
     let stopped = || stop.load(std::sync::atomic::Ordering::Relaxed);
 
-    // 1-3. Broker, produce, ingest: skipped when the lake already holds this topic's reviews
-    // (an embedded broker starts empty, so its offsets would not match the lake's).
+    // 1-3. Broker, produce, ingest. A lake that already holds this topic's reviews is reused
+    // only when it is whole: with --brokers, ingest first catches up with the topic; with the
+    // embedded broker (which starts empty every run, so the rest of an interrupted run is gone),
+    // it must hold every review this run would produce.
     if have > 0 {
-        eprintln!(
-            "[1-3/5] reusing the lake at {}: {have} reviews of topic {topic} (delete it to start over)",
-            lake.redacted_url()
-        );
+        let rejected = lake_rejected(&lake, &files, &topic).await?;
+        match &args.brokers {
+            Some(brokers) => {
+                eprintln!(
+                    "[1-3/5] the lake at {} holds {have} reviews of topic {topic}; catching up with the brokers at {brokers}",
+                    lake.redacted_url()
+                );
+                let kafka = KafkaOptions {
+                    brokers: brokers.clone(),
+                    topic: topic.clone(),
+                    extra: Vec::new(),
+                };
+                ingest(&lake, kafka, stop.clone()).await?;
+                anyhow::ensure!(
+                    !stopped(),
+                    "stopped during ingest; run the demo again with the same --brokers to finish"
+                );
+            }
+            None => {
+                let expected = expected_reviews(&args).await?;
+                anyhow::ensure!(
+                    have + rejected >= expected,
+                    "the lake at {} holds {have} reviews (+{rejected} rejected) of the {expected} this demo produces: \
+                     an earlier run stopped before ingesting them all, and the embedded broker that held the rest \
+                     is gone. Delete the lake to start over, or point the demo at another --lake",
+                    lake.redacted_url()
+                );
+                eprintln!(
+                    "[1-3/5] reusing the lake at {}: {have} reviews of topic {topic} (delete it to start over)",
+                    lake.redacted_url()
+                );
+            }
+        }
     } else {
         let mock;
         let brokers = match &args.brokers {
@@ -73,10 +104,18 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
         let sent = produce(&args, kafka.clone(), stop.clone()).await?;
         anyhow::ensure!(!stopped(), "stopped after producing");
         ingest(&lake, kafka, stop.clone()).await?;
-        anyhow::ensure!(
-            !stopped(),
-            "stopped during ingest; run the demo again to resume"
-        );
+        if stopped() {
+            anyhow::bail!(match args.brokers {
+                Some(_) =>
+                    "stopped during ingest; run the demo again with the same --brokers to finish"
+                        .to_string(),
+                None => format!(
+                    "stopped during ingest: the lake at {} holds part of the reviews and the embedded broker \
+                     that held the rest is gone with this run; delete the lake to start over",
+                    lake.redacted_url()
+                ),
+            });
+        }
         let landed = lake_rows(&lake, &files, &topic).await?;
         let rejected = lake_rejected(&lake, &files, &topic).await?;
         anyhow::ensure!(
@@ -180,6 +219,22 @@ async fn count(
                 .value(0) as u64
         })
         .unwrap_or(0))
+}
+
+/// How many reviews this demo run produces: `--rows`, or the records of `--csv`.
+async fn expected_reviews(args: &DemoArgs) -> anyhow::Result<u64> {
+    let Some(path) = args.csv.clone() else {
+        return Ok(args.rows);
+    };
+    tokio::task::spawn_blocking(move || -> anyhow::Result<u64> {
+        let mut n = 0;
+        for record in ingest::source::CsvSource::open(&path)? {
+            record?;
+            n += 1;
+        }
+        Ok(n)
+    })
+    .await?
 }
 
 async fn produce(
