@@ -20,8 +20,15 @@ if ! command -v docker-compose >/dev/null && [ "$(id -u)" = 0 ] && command -v ap
     || echo "[test] could not install docker-compose" >&2
 fi
 if command -v docker-compose >/dev/null; then
-  docker-compose -f docker-compose.yml config -q
-  echo "[test] docker-compose.yml: valid"
+  # Valid with every secret set (placeholders), and refused, naming it, with one missing.
+  secrets=(MINIO_ROOT_USER=check MINIO_ROOT_PASSWORD=check-only INGEST_S3_SECRET=check-only
+           TRAIN_S3_SECRET=check-only SERVE_S3_SECRET=check-only)
+  env "${secrets[@]}" docker-compose -f docker-compose.yml config -q
+  if env "${secrets[@]}" SERVE_S3_SECRET= docker-compose -f docker-compose.yml config -q 2>/dev/null; then
+    echo "[test] docker-compose.yml accepts a missing SERVE_S3_SECRET" >&2
+    exit 1
+  fi
+  echo "[test] docker-compose.yml: valid, and refuses a missing secret"
 elif [ "${CI:-}" = true ]; then
   echo "[test] docker-compose is required in CI to check docker-compose.yml" >&2
   exit 1

@@ -578,6 +578,49 @@ mod tests {
     /// The variables docker-compose.yml gives the reviewlake services must be ones the binary
     /// (or the S3 client it uses) reads; a typo would be silently ignored otherwise.
     #[test]
+    fn docker_compose_publishes_on_loopback_pins_images_and_defaults_no_secret() {
+        let compose = include_str!("../docker-compose.yml");
+        let mut ports = 0;
+        let mut in_ports = false;
+        for line in compose.lines() {
+            let t = line.trim();
+            if t == "ports:" {
+                in_ports = true;
+                continue;
+            }
+            if in_ports && t.starts_with("- ") {
+                ports += 1;
+                assert!(
+                    t.starts_with("- \"${REVIEWLAKE_PUBLISH_ADDR:-127.0.0.1}:"),
+                    "a port published on every interface: {t}"
+                );
+                continue;
+            }
+            in_ports = false;
+            if let Some(image) = t.strip_prefix("image: ") {
+                let tag = image.rsplit_once(':').map(|(_, tag)| tag);
+                assert!(
+                    tag.is_some_and(|tag| tag != "latest"),
+                    "an unpinned image: {image}"
+                );
+            }
+            for secret in ["PASSWORD", "SECRET"] {
+                if t.contains(secret) && t.contains("${") {
+                    assert!(
+                        !t.contains(":-"),
+                        "a secret with a default value: {t}"
+                    );
+                }
+            }
+        }
+        assert_eq!(ports, 4, "Kafka, MinIO and its console, serve");
+        // serve reads the lake and the models, never Kafka.
+        let serve = compose.split("\n  serve:\n").nth(1).unwrap();
+        let serve = serve.split("\n  train:\n").next().unwrap();
+        assert!(!serve.contains("kafka"), "serve waits for Kafka: {serve}");
+    }
+
+    #[test]
     fn docker_compose_sets_only_variables_the_binary_reads() {
         let mut known = Vec::new();
         env_names(&Cli::command(), &mut known);
