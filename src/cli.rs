@@ -606,10 +606,7 @@ mod tests {
             }
             for secret in ["PASSWORD", "SECRET"] {
                 if t.contains(secret) && t.contains("${") {
-                    assert!(
-                        !t.contains(":-"),
-                        "a secret with a default value: {t}"
-                    );
+                    assert!(!t.contains(":-"), "a secret with a default value: {t}");
                 }
             }
         }

@@ -5,14 +5,12 @@
 mod common;
 
 use std::{
-    collections::HashSet,
-    process::{Child, Stdio},
+    process::Stdio,
     time::{Duration, Instant},
 };
 
 use common::*;
-use lake::{Lake, Snapshot, Table};
-use rdkafka::mocking::MockCluster;
+use lake::{Lake, Snapshot};
 
 const GROUP_SETTINGS: [&str; 6] = [
     "-X",
@@ -22,64 +20,6 @@ const GROUP_SETTINGS: [&str; 6] = [
     "-X",
     "max.poll.interval.ms=7000",
 ];
-
-fn signal(child: &Child, sig: &str) {
-    let ok = std::process::Command::new("kill")
-        .args([sig, &child.id().to_string()])
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "kill {sig}");
-}
-
-async fn committed_rows(lake: &Lake) -> i64 {
-    Snapshot::load(lake)
-        .await
-        .unwrap()
-        .files(Table::Reviews)
-        .iter()
-        .map(|f| f.rows)
-        .sum()
-}
-
-/// Every `(partition, offset)` exactly once, through reviewlake sql.
-fn assert_each_offset_once(location: &str, n: i64) {
-    let rows = sql_json(
-        location,
-        "SELECT kafka_offset AS o FROM reviews UNION ALL SELECT kafka_offset AS o FROM rejected",
-    );
-    let offsets: Vec<i64> = rows.iter().map(|r| r["o"].as_i64().unwrap()).collect();
-    let distinct: HashSet<i64> = offsets.iter().copied().collect();
-    assert_eq!(offsets.len() as i64, n, "rows in the snapshot");
-    assert_eq!(distinct.len() as i64, n, "each offset once");
-    assert_eq!(distinct, (0..n).collect(), "no offset missing");
-    assert_readers_agree(location);
-}
-
-/// A mock cluster with a topic of `partitions` holding `rows` synthetic reviews; keep the cluster
-/// alive while it is used.
-fn mock_topic(
-    name: &str,
-    partitions: i32,
-    rows: i64,
-) -> (
-    MockCluster<'static, rdkafka::producer::DefaultProducerContext>,
-    String,
-) {
-    let mock = MockCluster::new(1).unwrap();
-    mock.create_topic(name, partitions, 1).unwrap();
-    run_ok(&[
-        "produce",
-        "--brokers",
-        &mock.bootstrap_servers(),
-        "--topic",
-        name,
-        "--synthetic",
-        &rows.to_string(),
-    ]);
-    let brokers = mock.bootstrap_servers();
-    (mock, brokers)
-}
 
 /// SIGSTOP a member holding an unwritten batch; a member with other batch boundaries takes the
 /// partition over and finishes; SIGCONT the first. Its batch must not land.

@@ -2,7 +2,8 @@
 #![allow(dead_code, unreachable_pub)]
 
 use std::{
-    process::{Command, Output},
+    collections::HashSet,
+    process::{Child, Command, Output},
     sync::atomic::{AtomicU32, Ordering},
     time::Duration,
 };
@@ -19,6 +20,7 @@ use rdkafka::{
     ClientConfig,
     admin::{AdminClient, AdminOptions, NewTopic, TopicReplication},
     client::DefaultClientContext,
+    mocking::MockCluster,
 };
 
 /// The broker under test (`scripts/services.sh up` exports it).
@@ -588,4 +590,62 @@ pub fn terminate(mut child: std::process::Child) {
         .unwrap();
     let status = child.wait().unwrap();
     assert!(status.success(), "exited with {status}");
+}
+
+pub fn signal(child: &Child, sig: &str) {
+    let ok = std::process::Command::new("kill")
+        .args([sig, &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill {sig}");
+}
+
+pub async fn committed_rows(lake: &Lake) -> i64 {
+    Snapshot::load(lake)
+        .await
+        .unwrap()
+        .files(Table::Reviews)
+        .iter()
+        .map(|f| f.rows)
+        .sum()
+}
+
+/// Every `(partition, offset)` exactly once, through reviewlake sql.
+pub fn assert_each_offset_once(location: &str, n: i64) {
+    let rows = sql_json(
+        location,
+        "SELECT kafka_offset AS o FROM reviews UNION ALL SELECT kafka_offset AS o FROM rejected",
+    );
+    let offsets: Vec<i64> = rows.iter().map(|r| r["o"].as_i64().unwrap()).collect();
+    let distinct: HashSet<i64> = offsets.iter().copied().collect();
+    assert_eq!(offsets.len() as i64, n, "rows in the snapshot");
+    assert_eq!(distinct.len() as i64, n, "each offset once");
+    assert_eq!(distinct, (0..n).collect(), "no offset missing");
+    assert_readers_agree(location);
+}
+
+/// A mock cluster with a topic of `partitions` holding `rows` synthetic reviews; keep the cluster
+/// alive while it is used.
+pub fn mock_topic(
+    name: &str,
+    partitions: i32,
+    rows: i64,
+) -> (
+    MockCluster<'static, rdkafka::producer::DefaultProducerContext>,
+    String,
+) {
+    let mock = MockCluster::new(1).unwrap();
+    mock.create_topic(name, partitions, 1).unwrap();
+    run_ok(&[
+        "produce",
+        "--brokers",
+        &mock.bootstrap_servers(),
+        "--topic",
+        name,
+        "--synthetic",
+        &rows.to_string(),
+    ]);
+    let brokers = mock.bootstrap_servers();
+    (mock, brokers)
 }
