@@ -6,7 +6,9 @@
 //! A batch is a JSON array of such objects or `{"instances": [...]}`.
 
 use axum::http::StatusCode;
-use std::{borrow::Cow, cell::Cell};
+use std::{borrow::Cow, cell::Cell, sync::LazyLock};
+
+use regex::Regex;
 
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::json;
@@ -17,6 +19,38 @@ use crate::ApiError;
 pub const RATING_RANGE: (f64, f64) = (1.0, 5.0);
 pub const LIKES_RANGE: (f64, f64) = (0.0, 1e9);
 pub const LENGTH_RANGE: (f64, f64) = (0.0, 1e6);
+
+/// The numeric strings a field with `range` accepts, as the API document states them: plain
+/// decimals (no sign, no exponent) whose value lies in the range. The same pattern checks the
+/// requests, so the document and the API cannot disagree.
+pub fn string_pattern((lo, hi): (f64, f64)) -> &'static str {
+    if (lo, hi) == RATING_RANGE {
+        r"^\s*([1-4](\.[0-9]*)?|5(\.0*)?)\s*$"
+    } else if (lo, hi) == LIKES_RANGE {
+        r"^\s*([0-9]{1,9}(\.[0-9]*)?|1000000000(\.0*)?)\s*$"
+    } else if (lo, hi) == LENGTH_RANGE {
+        r"^\s*([0-9]{1,6}(\.[0-9]*)?|1000000(\.0*)?)\s*$"
+    } else {
+        r"^\s*[0-9]+(\.[0-9]*)?\s*$"
+    }
+}
+
+/// [`string_pattern`] of each range, compiled once.
+static PATTERNS: LazyLock<[(f64, f64, Regex); 3]> = LazyLock::new(|| {
+    [RATING_RANGE, LIKES_RANGE, LENGTH_RANGE].map(|r| {
+        (
+            r.0,
+            r.1,
+            Regex::new(string_pattern(r)).expect("static pattern"),
+        )
+    })
+});
+
+/// The value of a numeric string for a field with `range`, if the API accepts it.
+fn numeric_string(s: &str, range: (f64, f64)) -> Option<f64> {
+    let (_, _, pattern) = PATTERNS.iter().find(|(lo, hi, _)| (*lo, *hi) == range)?;
+    pattern.is_match(s).then(|| s.trim().parse().ok()).flatten()
+}
 
 /// The features a request gives, in the order a model receives them: rating, likes, length.
 pub const FEATURES: usize = 3;
@@ -105,7 +139,7 @@ pub fn parse(body: &[u8], max_batch: usize) -> Result<Request, ApiError> {
 
 /// What a body turned out to be.
 enum Body {
-    One(Fields),
+    One(Box<Fields>),
     Batch(Vec<Fields>),
     InstancesNotArray,
     NotAReview,
@@ -116,7 +150,12 @@ enum Body {
 #[derive(Debug, Clone)]
 enum Value {
     Number(f64),
-    Text { chars: usize },
+    /// A string: its length in characters, and the string itself, trimmed, when it may be a
+    /// number (a long text is only counted).
+    Text {
+        chars: usize,
+        text: Box<str>,
+    },
     Null,
     Other(String),
 }
@@ -145,32 +184,49 @@ impl Fields {
     }
 
     fn features(&self, index: Option<usize>) -> Result<[f64; 3], ApiError> {
+        // Every field present is checked, in either spelling, even when the other spelling
+        // gives the value: a request the API document calls invalid is never answered 200.
         let number = |names: [&str; 2], (lo, hi): (f64, f64)| -> Result<Option<f64>, ApiError> {
-            let Some((name, v)) = names.iter().find_map(|n| self.get(n).map(|v| (*n, v))) else {
-                return Ok(None);
-            };
-            let Value::Number(x) = v else {
+            let mut first = None;
+            for name in names {
+                let Some(v) = self.get(name) else { continue };
+                let x = match v {
+                    Value::Number(x) => Some(*x),
+                    Value::Text { text, .. } => numeric_string(text, (lo, hi)),
+                    _ => None,
+                };
+                let Some(x) = x else {
+                    return Err(unprocessable(
+                        name,
+                        &format!(
+                            "{name:?} must be a number or a numeric string ({lo} to {hi}), got {v}"
+                        ),
+                        index,
+                    ));
+                };
+                if x < lo || x > hi {
+                    return Err(ApiError::new(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        format!(
+                            "{name:?} = {x} is out of range; allowed: {lo} to {hi}{}",
+                            index.map_or(String::new(), |i| format!(" (review {i} of the batch)"))
+                        ),
+                    )
+                    .with(json!({ "field": name, "allowed": { "min": lo, "max": hi }, "index": index })));
+                }
+                first.get_or_insert(x);
+            }
+            Ok(first)
+        };
+        for name in ["review_text", "text"] {
+            if let Some(v @ (Value::Number(_) | Value::Other(_))) = self.get(name) {
                 return Err(unprocessable(
                     name,
-                    &format!("{name:?} must be a number or a numeric string, got {v}"),
+                    &format!("{name:?} must be a string, got {v}"),
                     index,
                 ));
-            };
-            let x = *x;
-            if x < lo || x > hi {
-                return Err(ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    format!(
-                        "{name:?} = {x} is out of range; allowed: {lo} to {hi}{}",
-                        index.map_or(String::new(), |i| format!(" (review {i} of the batch)"))
-                    ),
-                )
-                .with(
-                    json!({ "field": name, "allowed": { "min": lo, "max": hi }, "index": index }),
-                ));
             }
-            Ok(Some(x))
-        };
+        }
         let missing = |field: &str, spellings: &str| {
             unprocessable(
                 field,
@@ -185,15 +241,9 @@ impl Fields {
         let length = match number(["length", "review_length"], LENGTH_RANGE)? {
             Some(l) => l,
             None => match self.get("review_text").or_else(|| self.get("text")) {
-                Some(Value::Text { chars }) => *chars as f64,
-                Some(Value::Null) => 0.0,
-                Some(other) => {
-                    return Err(unprocessable(
-                        "review_text",
-                        &format!("\"review_text\" must be a string, got {other}"),
-                        index,
-                    ));
-                }
+                Some(Value::Text { chars, .. }) => *chars as f64,
+                // Checked above: a text field is a string or null.
+                Some(_) => 0.0,
                 None => {
                     return Err(missing(
                         "length",
@@ -210,7 +260,8 @@ impl std::fmt::Display for Value {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Value::Number(x) => write!(f, "{x}"),
-            Value::Text { chars } => write!(f, "a string of {chars} characters"),
+            Value::Text { text, .. } if !text.is_empty() => write!(f, "{text:?}"),
+            Value::Text { chars, .. } => write!(f, "a string of {chars} characters"),
             Value::Null => f.write_str("null"),
             Value::Other(shown) => f.write_str(shown),
         }
@@ -263,7 +314,7 @@ impl<'de> Visitor<'de> for BodySeed<'_> {
         Ok(match instances {
             Some(Some(items)) => Body::Batch(items),
             Some(None) => Body::InstancesNotArray,
-            None => Body::One(fields),
+            None => Body::One(Box::new(fields)),
         })
     }
 
@@ -454,10 +505,17 @@ impl<'de> Visitor<'de> for ValueSeed {
         Ok(Value::Number(v as f64))
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
-        Ok(match v.trim().parse::<f64>() {
-            Ok(x) if x.is_finite() => Value::Number(x),
-            _ => Value::Text {
-                chars: v.chars().count(),
+        Ok(Value::Text {
+            chars: v.chars().count(),
+            text: {
+                // Kept when it may be a number (digits and a point, whatever its length: the
+                // body's size bounds it) or short enough to show in an error message.
+                let t = v.trim();
+                if t.len() <= 64 || t.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+                    t.into()
+                } else {
+                    "".into()
+                }
             },
         })
     }
@@ -554,6 +612,23 @@ mod tests {
         assert_eq!(
             parse(b"42", 10).unwrap_err().status,
             StatusCode::UNPROCESSABLE_ENTITY
+        );
+    }
+
+    #[test]
+    fn every_field_present_is_checked_whichever_spelling_gives_the_value() {
+        for body in [
+            r#"{"rating": 4, "likes": 1, "length": 3, "review_text": {}}"#,
+            r#"{"rating": 4, "review_rating": "x", "likes": 1, "length": 3}"#,
+            r#"{"rating": 4, "likes": 1, "length": 3, "review_length": 1e9}"#,
+        ] {
+            let e = one(body).unwrap_err();
+            assert_eq!(e.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        }
+        // A numeric string is still a text, and a text's length.
+        assert_eq!(
+            one(r#"{"rating": 4, "likes": 1, "review_text": "300"}"#).unwrap(),
+            [4.0, 1.0, 3.0]
         );
     }
 

@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 
 use crate::{
     Limits,
-    input::{LENGTH_RANGE, LIKES_RANGE, RATING_RANGE},
+    input::{LENGTH_RANGE, LIKES_RANGE, RATING_RANGE, string_pattern},
 };
 
 /// Every route the API serves, as (method, path template).
@@ -41,7 +41,7 @@ pub fn document(limits: &Limits) -> Value {
             "description": format!("{description} ({lo} to {hi}); a number or a numeric string"),
             "oneOf": [
                 { "type": "number", "minimum": lo, "maximum": hi },
-                { "type": "string", "pattern": "^\\s*-?[0-9.eE+-]+\\s*$" }
+                { "type": "string", "pattern": string_pattern((lo, hi)) }
             ]
         })
     };
@@ -64,9 +64,9 @@ pub fn document(limits: &Limits) -> Value {
                 "requestBody": { "required": true, "content": { "application/json": { "schema": {
                     "oneOf": [
                         { "$ref": "#/components/schemas/Review" },
-                        { "type": "array", "maxItems": limits.max_batch, "items": { "$ref": "#/components/schemas/Review" } },
+                        { "type": "array", "minItems": 1, "maxItems": limits.max_batch, "items": { "$ref": "#/components/schemas/Review" } },
                         { "type": "object", "required": ["instances"], "properties": {
-                            "instances": { "type": "array", "maxItems": limits.max_batch, "items": { "$ref": "#/components/schemas/Review" } } } }
+                            "instances": { "type": "array", "minItems": 1, "maxItems": limits.max_batch, "items": { "$ref": "#/components/schemas/Review" } } } }
                     ] },
                     "examples": {
                         "readme": { "value": { "rating": 4, "likes": 15, "length": 300 } },
@@ -119,8 +119,15 @@ pub fn document(limits: &Limits) -> Value {
                     "review_likes": number_or_string("Thumbs-up count", LIKES_RANGE),
                     "length": number_or_string("Review length in characters", LENGTH_RANGE),
                     "review_length": number_or_string("Review length in characters", LENGTH_RANGE),
-                    "review_text": { "type": "string", "description": "The text; its length in characters is used when no length is given" }
-                }
+                    "review_text": { "type": "string", "nullable": true, "description": "The text; its length in characters is used when no length is given (null: 0)" },
+                    "text": { "type": "string", "nullable": true, "description": "Another spelling of review_text" }
+                },
+                "allOf": [
+                    { "anyOf": [{ "required": ["rating"] }, { "required": ["review_rating"] }] },
+                    { "anyOf": [{ "required": ["likes"] }, { "required": ["review_likes"] }] },
+                    { "anyOf": [{ "required": ["length"] }, { "required": ["review_length"] },
+                                { "required": ["review_text"] }, { "required": ["text"] }] }
+                ]
             },
             "Prediction": { "type": "object", "required": ["prediction", "model", "version"], "properties": {
                 "prediction": { "type": "integer" }, "model": { "type": "string" }, "version": { "type": "integer" } } },
