@@ -16,9 +16,13 @@ use datafusion::{
         file_format::parquet::ParquetFormat,
         listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl},
     },
+    error::DataFusionError,
     execution::{context::SQLOptions, session_state::SessionStateBuilder},
     prelude::{DataFrame, SessionConfig, SessionContext},
-    sql::parser::DFParser,
+    sql::sqlparser::{
+        dialect::GenericDialect,
+        tokenizer::{Token, Tokenizer},
+    },
 };
 use url::Url;
 
@@ -182,13 +186,43 @@ impl Query {
             })
     }
 
-    /// Splits a script into statements with DataFusion's own parser, so a `;` inside a string,
-    /// a quoted name or a comment splits nothing. Each statement comes back as SQL text.
+    /// Splits a script into statements at the `;` tokens of DataFusion's SQL tokenizer, so a
+    /// `;` inside a string, a quoted name or a comment splits nothing. Each statement is the
+    /// script's own text, unchanged; parts with nothing but comments and spaces are dropped.
     pub fn split_statements(script: &str) -> Result<Vec<String>> {
-        Ok(DFParser::parse_sql(script)?
-            .into_iter()
-            .map(|s| s.to_string())
-            .collect())
+        let tokens = Tokenizer::new(&GenericDialect {}, script)
+            .tokenize_with_location()
+            .map_err(|e| Error::Query(DataFusionError::External(Box::new(e))))?;
+        // Byte offset of each line's start: the tokenizer counts lines and characters from 1.
+        let line_starts: Vec<usize> = std::iter::once(0)
+            .chain(script.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        let offset = |line: u64, column: u64| -> usize {
+            let start = line_starts[(line as usize).saturating_sub(1)];
+            script[start..]
+                .char_indices()
+                .nth((column as usize).saturating_sub(1))
+                .map_or(script.len(), |(i, _)| start + i)
+        };
+        let mut statements = Vec::new();
+        let (mut from, mut has_code) = (0, false);
+        for t in &tokens {
+            match &t.token {
+                Token::SemiColon => {
+                    let at = offset(t.span.start.line, t.span.start.column);
+                    if has_code {
+                        statements.push(script[from..at].trim().to_string());
+                    }
+                    (from, has_code) = (at + 1, false);
+                }
+                Token::Whitespace(_) | Token::EOF => {}
+                _ => has_code = true,
+            }
+        }
+        if has_code {
+            statements.push(script[from..].trim().to_string());
+        }
+        Ok(statements)
     }
 
     /// The DataFusion session, for callers that build plans themselves.
@@ -203,10 +237,19 @@ mod tests {
 
     #[test]
     fn scripts_split_where_the_sql_parser_ends_a_statement() {
-        let s =
-            Query::split_statements("SELECT ';' AS a; -- c; d\nSELECT /* ; */ 2 AS \"x;y\";;\n")
-                .unwrap();
-        assert_eq!(s, ["SELECT ';' AS a", "SELECT 2 AS \"x;y\""]);
+        let s = Query::split_statements(
+            "SELECT ';' AS a; -- c; d\nSELECT /* ; */ 'é;' AS \"x;y\";; -- only a comment\n",
+        )
+        .unwrap();
+        assert_eq!(
+            s,
+            ["SELECT ';' AS a", "-- c; d\nSELECT /* ; */ 'é;' AS \"x;y\""]
+        );
+        // Each statement is the script's own text: COPY's target stays quoted.
+        assert_eq!(
+            Query::split_statements("COPY reviews TO '/tmp/x.parquet'").unwrap(),
+            ["COPY reviews TO '/tmp/x.parquet'"]
+        );
         assert!(Query::split_statements("SELECT 'unterminated").is_err());
     }
 
