@@ -37,4 +37,6 @@ else
 fi
 # shellcheck disable=SC1091
 . "$STATE/env"
+# Every service test must run here: a missing service fails it instead of skipping it.
+export REVIEWLAKE_REQUIRE_SERVICES=1
 cargo test --workspace --all-targets --no-fail-fast "$@"

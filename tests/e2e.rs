@@ -11,6 +11,9 @@ use serde_json::Value;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn produce_ingest_query_train_serve_predict_on_s3() {
+    if !have(Needs::Broker) || !have(Needs::S3) {
+        return;
+    }
     let topic = unique("e2e");
     create_topic(&topic, 2).await;
     let lake = format!("{}/{}", s3_root(), unique("e2e-lake"));
