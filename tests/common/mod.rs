@@ -48,6 +48,11 @@ fn on_path(program: &str) -> bool {
 /// `scripts/test.sh`, which sets `REVIEWLAKE_REQUIRE_SERVICES=1`, a missing service fails the
 /// test instead, so the full suite can never pass by skipping.
 pub fn have(what: Needs) -> bool {
+    have_for(what, "")
+}
+
+/// [`have`], for a part of a test (`part` says which, e.g. "the S3 half of ").
+pub fn have_for(what: Needs, part: &str) -> bool {
     static KERNEL: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     let here = match what {
         Needs::Broker => std::env::var_os("REVIEWLAKE_TEST_BROKERS").is_some(),
@@ -75,7 +80,7 @@ pub fn have(what: Needs) -> bool {
     use std::io::Write;
     let _ = writeln!(
         std::io::stderr(),
-        "SKIPPED {test}: needs {what:?} (run `scripts/services.sh up && . .services/env`)"
+        "SKIPPED {part}{test}: needs {what:?} (run `scripts/services.sh up && . .services/env`)"
     );
     false
 }
@@ -324,7 +329,7 @@ pub async fn reviews_infos(lake: &Lake) -> Vec<lake::FileInfo> {
 /// The lake locations every lake test runs against: a local folder and the S3 server.
 pub fn lake_locations(dir: &std::path::Path, name: &str) -> Vec<String> {
     let mut locations = vec![dir.join(name).to_str().unwrap().to_string()];
-    if have(Needs::S3) {
+    if have_for(Needs::S3, "the S3 half of ") {
         locations.push(format!("{}/{}", s3_root(), name));
     }
     locations
@@ -529,7 +534,8 @@ pub fn kernel_offsets(table_url: &str) -> Vec<(i64, i64)> {
 /// through `reviewlake sql` alone.
 pub fn assert_readers_agree(location: &str) {
     let lake = Lake::open(location).unwrap();
-    if lake.url().scheme() != "file" || !have(Needs::KernelReader) {
+    if lake.url().scheme() != "file" || !have_for(Needs::KernelReader, "the Delta-kernel check of ")
+    {
         return;
     }
     for (table, name) in [(Table::Reviews, "reviews"), (Table::Rejected, "rejected")] {
