@@ -1,13 +1,27 @@
 #!/usr/bin/env bash
-# The project's test command: installs and starts the test services (scripts/services.sh), checks
-# docker-compose.yml with docker-compose, runs every test of the workspace against the services,
-# and stops them again.
+# The project's test command: checks formatting, clippy warnings and unused dependencies, installs
+# and starts the test services (scripts/services.sh), checks docker-compose.yml with
+# docker-compose, runs every test of the workspace against the services (a test that would skip
+# for want of a service fails instead), and stops the services again.
 #
 #   scripts/test.sh [extra cargo test arguments]
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 STATE="${REVIEWLAKE_SERVICES_DIR:-$ROOT/.services}"
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+
+# Static checks first: they fail in seconds where the tests take minutes.
+echo "[test] cargo fmt --check"
+cargo fmt --all --check
+if ! command -v cargo-machete >/dev/null; then
+  echo "[test] installing cargo-machete (unused dependencies; about 2 minutes)"
+  cargo install cargo-machete --version 0.9.2 --locked --quiet
+fi
+echo "[test] cargo machete (unused dependencies)"
+cargo machete
+echo "[test] cargo clippy --workspace --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
 
 if [ "${KEEP_SERVICES:-0}" != "1" ]; then
   trap 'scripts/services.sh down' EXIT

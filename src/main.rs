@@ -28,7 +28,7 @@ fn main() -> std::process::ExitCode {
     match runtime.block_on(cmd::run(cli.command)) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", lake::error_chain(&*e));
             std::process::ExitCode::FAILURE
         }
     }

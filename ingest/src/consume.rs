@@ -200,7 +200,7 @@ impl IngestContext {
     }
 
     fn fail(&self, e: Error) {
-        tracing::error!(error = %e, "ingest failed");
+        tracing::error!(error = %lake::error_chain(&e), "ingest failed");
         let mut failure = self.failure.lock().unwrap_or_else(|p| p.into_inner());
         failure.get_or_insert(e);
     }
@@ -240,7 +240,7 @@ fn retry_blocking<T>(
             Ok(v) => return Ok(v),
             Err(e) if attempt >= attempts.max(1) => return Err(e.into()),
             Err(e) => {
-                tracing::warn!(error = %e, attempt, retry_in = ?delay, "{what} failed; retrying");
+                tracing::warn!(error = %lake::error_chain(&e), attempt, retry_in = ?delay, "{what} failed; retrying");
                 std::thread::sleep(delay);
                 delay = (delay * 2).min(Duration::from_secs(10));
                 attempt += 1;

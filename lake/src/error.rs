@@ -8,7 +8,7 @@ pub enum Error {
     Location { location: String, reason: String },
 
     /// The object store refused or failed an operation on a key.
-    #[error("object store error on {key}: {source}")]
+    #[error("object store error on {key}")]
     Store {
         key: String,
         #[source]
@@ -16,7 +16,7 @@ pub enum Error {
     },
 
     /// A Parquet file could not be encoded or decoded.
-    #[error("parquet error in {key}: {source}")]
+    #[error("parquet error in {key}")]
     Parquet {
         key: String,
         #[source]
@@ -24,7 +24,7 @@ pub enum Error {
     },
 
     /// An Arrow array could not be built.
-    #[error("arrow error: {0}")]
+    #[error("arrow error")]
     Arrow(#[from] arrow::error::ArrowError),
 
     /// A file in the lake does not carry the metadata the layout requires.
@@ -43,7 +43,7 @@ pub enum Error {
 
     /// The statement would change something; the SQL interface only reads.
     #[error(
-        "refused: the lake is read-only here; only queries (SELECT, EXPLAIN, SHOW, DESCRIBE) run ({0})"
+        "refused: {0} writes, and the lake is read-only here; only queries (SELECT, EXPLAIN, SHOW, DESCRIBE) run"
     )]
     ReadOnly(String),
 
@@ -90,3 +90,45 @@ impl Error {
 
 /// Result with the lake's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// An error and its causes on one line, each said once: every message says its own step and
+/// leaves the cause to its source, but some libraries (DataFusion among them) repeat their
+/// source in their own message, so a cause whose text the line already holds is left out.
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut line = String::new();
+    let mut next = Some(e);
+    while let Some(cause) = next {
+        let text = cause.to_string();
+        if !line.contains(&text) {
+            if !line.is_empty() {
+                line.push_str(": ");
+            }
+            line.push_str(&text);
+        }
+        next = cause.source();
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_chain_says_each_cause_once() {
+        let io = std::io::Error::other("disk on fire");
+        let e = Error::Store {
+            key: "reviews/x.parquet".into(),
+            source: object_store::Error::Generic {
+                store: "test",
+                source: Box::new(io),
+            },
+        };
+        let line = error_chain(&e);
+        assert_eq!(line.matches("disk on fire").count(), 1, "{line}");
+        assert!(
+            line.starts_with("object store error on reviews/x.parquet: "),
+            "{line}"
+        );
+    }
+}

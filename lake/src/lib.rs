@@ -39,7 +39,7 @@ pub use cohort::{CohortStats, FEATURES, FeatureStats, cohort_features, cohort_st
 pub use commit::{Committed, Committer, DataFile, Moved, TakenIn, WrittenBatch};
 pub use compact::{CompactOptions, CompactSummary, compact};
 pub use delta::{TableVersion, ingest_app_id, table_url};
-pub use error::{Error, Result};
+pub use error::{Error, Result, error_chain};
 pub use history::{CommitSummary, history};
 pub use layout::{FileKey, Table};
 pub use legacy::{MigrateSummary, migrate};

@@ -19,9 +19,13 @@ use datafusion::{
     error::DataFusionError,
     execution::{context::SQLOptions, session_state::SessionStateBuilder},
     prelude::{DataFrame, SessionConfig, SessionContext},
-    sql::sqlparser::{
-        dialect::GenericDialect,
-        tokenizer::{Token, Tokenizer},
+    sql::{
+        parser::{DFParser, Statement as DFStatement},
+        sqlparser::{
+            ast::Statement as SQLStatement,
+            dialect::GenericDialect,
+            tokenizer::{Token, Tokenizer},
+        },
     },
 };
 use url::Url;
@@ -168,22 +172,24 @@ impl Query {
         Ok(Arc::new(self.plan(sql).await?.schema().as_arrow().clone()))
     }
 
+    /// Plans a statement after checking, by its kind, that it only reads; DataFusion's own
+    /// options refuse the rest again while planning.
     async fn plan(&self, sql: &str) -> Result<DataFrame> {
+        for statement in DFParser::parse_sql(sql)? {
+            if !reads_only(&statement) {
+                let kind = sql
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or_default()
+                    .to_uppercase();
+                return Err(Error::ReadOnly(kind));
+            }
+        }
         let options = SQLOptions::new()
             .with_allow_ddl(false)
             .with_allow_dml(false)
             .with_allow_statements(false);
-        self.ctx
-            .sql_with_options(sql, options)
-            .await
-            .map_err(|e| match e.to_string() {
-                m if m.contains("not supported")
-                    && (m.contains("DDL") || m.contains("DML") || m.contains("Statement")) =>
-                {
-                    Error::ReadOnly(m)
-                }
-                _ => Error::Query(e),
-            })
+        Ok(self.ctx.sql_with_options(sql, options).await?)
     }
 
     /// Splits a script into statements at the `;` tokens of DataFusion's SQL tokenizer, so a
@@ -228,6 +234,26 @@ impl Query {
     /// The DataFusion session, for callers that build plans themselves.
     pub fn context(&self) -> &SessionContext {
         &self.ctx
+    }
+}
+
+/// Whether a parsed statement only reads: a query, `EXPLAIN` of one, `SHOW` or `DESCRIBE`.
+fn reads_only(statement: &DFStatement) -> bool {
+    match statement {
+        DFStatement::Statement(s) => matches!(
+            s.as_ref(),
+            SQLStatement::Query(_)
+                | SQLStatement::ShowTables { .. }
+                | SQLStatement::ShowColumns { .. }
+                | SQLStatement::ShowVariable { .. }
+                | SQLStatement::ShowFunctions { .. }
+                | SQLStatement::ShowCreate { .. }
+                | SQLStatement::ExplainTable { .. }
+        ),
+        DFStatement::Explain(explain) => reads_only(&explain.statement),
+        DFStatement::CreateExternalTable(_) | DFStatement::CopyTo(_) | DFStatement::Reset(_) => {
+            false
+        }
     }
 }
 

@@ -58,7 +58,7 @@ impl Registry {
         let names = match store.folders().await {
             Ok(names) => names,
             Err(e) => {
-                report.refused.push(("*".into(), error_chain(&e)));
+                report.refused.push(("*".into(), train::error_chain(&e)));
                 return report;
             }
         };
@@ -69,7 +69,7 @@ impl Registry {
                 Ok(Some(c)) => c,
                 Ok(None) => continue,
                 Err(e) => {
-                    report.refused.push((name, error_chain(&e)));
+                    report.refused.push((name, train::error_chain(&e)));
                     continue;
                 }
             };
@@ -93,7 +93,7 @@ impl Registry {
                     report.loaded.push((name.clone(), current.version));
                     next.insert(name, Arc::new(Loaded { model, current }));
                 }
-                Err(e) => report.refused.push((name, error_chain(&e))),
+                Err(e) => report.refused.push((name, train::error_chain(&e))),
             }
         }
         if !report.loaded.is_empty() {
@@ -101,16 +101,4 @@ impl Registry {
         }
         report
     }
-}
-
-/// An error and its causes on one line, for a log field.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
 }

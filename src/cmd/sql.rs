@@ -86,7 +86,7 @@ async fn prompt(mut query: Query, lake: &Lake, args: &SqlArgs) -> anyhow::Result
         let statements = match Query::split_statements(&buffer) {
             Ok(statements) => statements,
             Err(e) => {
-                eprintln!("error: {e:#}");
+                eprintln!("error: {}", lake::error_chain(&e));
                 buffer.clear();
                 continue;
             }
@@ -96,12 +96,13 @@ async fn prompt(mut query: Query, lake: &Lake, args: &SqlArgs) -> anyhow::Result
                 match Query::open(lake, &args.sql_dir.files(), Workload::AdHoc).await {
                     Ok(latest) => query = latest,
                     Err(e) => eprintln!(
-                        "warning: cannot read the latest snapshot, querying the previous one: {e:#}"
+                        "warning: cannot read the latest snapshot, querying the previous one: {}",
+                        lake::error_chain(&e)
                     ),
                 }
             }
             if let Err(e) = execute(&query, &statement, format).await {
-                eprintln!("error: {e:#}");
+                eprintln!("error: {}", lake::error_chain(&*e));
             }
         }
         buffer.clear();

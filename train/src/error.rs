@@ -25,11 +25,11 @@ pub enum Error {
     Fit(String),
 
     /// An Arrow array could not be converted.
-    #[error("arrow error: {0}")]
+    #[error("arrow error")]
     Arrow(#[from] arrow::error::ArrowError),
 
     /// The object store refused or failed an operation.
-    #[error("object store error on {key}: {source}")]
+    #[error("object store error on {key}")]
     Store {
         key: String,
         #[source]
