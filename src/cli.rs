@@ -160,7 +160,7 @@ pub(crate) struct IngestArgs {
     #[arg(long, env = "REVIEWLAKE_GROUP", default_value = "reviewlake-ingest")]
     pub(crate) group: String,
     /// Records per Parquet file.
-    #[arg(long, env = "REVIEWLAKE_BATCH_ROWS", default_value_t = 500)]
+    #[arg(long, env = "REVIEWLAKE_BATCH_ROWS", default_value_t = ingest::IngestOptions::default().batch_rows)]
     pub(crate) batch_rows: usize,
     /// Write a file before --batch-rows once its records' payloads reach this many bytes.
     #[arg(long, env = "REVIEWLAKE_BATCH_BYTES", default_value_t = ingest::IngestOptions::default().batch_bytes)]
@@ -172,16 +172,16 @@ pub(crate) struct IngestArgs {
     #[arg(long, env = "REVIEWLAKE_EXIT_AT_END")]
     pub(crate) exit_at_end: bool,
     /// Messages larger than this many bytes are rejected.
-    #[arg(long, env = "REVIEWLAKE_MAX_MESSAGE_BYTES", default_value_t = 64 * 1024)]
+    #[arg(long, env = "REVIEWLAKE_MAX_MESSAGE_BYTES", default_value_t = ingest::DecodeOptions::default().max_message_bytes)]
     pub(crate) max_message_bytes: usize,
     /// zstd level of the Parquet files.
-    #[arg(long, env = "REVIEWLAKE_ZSTD_LEVEL", default_value_t = 3)]
+    #[arg(long, env = "REVIEWLAKE_ZSTD_LEVEL", default_value_t = lake::WriteOptions::default().zstd_level)]
     pub(crate) zstd_level: i32,
     /// Attempts for a failing lake write before giving up.
-    #[arg(long, env = "REVIEWLAKE_STORAGE_ATTEMPTS", default_value_t = 8)]
+    #[arg(long, env = "REVIEWLAKE_STORAGE_ATTEMPTS", default_value_t = ingest::IngestOptions::default().storage_attempts)]
     pub(crate) storage_attempts: u32,
     /// Commit written files to the tables once this many wait...
-    #[arg(long, env = "REVIEWLAKE_COMMIT_FILES", default_value_t = 32)]
+    #[arg(long, env = "REVIEWLAKE_COMMIT_FILES", default_value_t = ingest::IngestOptions::default().commit_files)]
     pub(crate) commit_files: usize,
     /// ...or once the oldest has waited this long.
     #[arg(long, env = "REVIEWLAKE_COMMIT_INTERVAL", default_value = "2s", value_parser = parse_duration)]
@@ -309,19 +309,19 @@ pub(crate) struct TrainArgs {
     #[arg(long, env = "REVIEWLAKE_COHORT_ROWS", default_value_t = 500_000)]
     pub(crate) cohort_rows: u64,
     /// Number of clusters.
-    #[arg(long, env = "REVIEWLAKE_K", default_value_t = 3)]
+    #[arg(long, env = "REVIEWLAKE_K", default_value_t = train::KMeansParams::default().k)]
     pub(crate) k: usize,
     /// Random seed (the same lake, cohort and parameters give the same centroids).
     #[arg(long, env = "REVIEWLAKE_SEED", default_value_t = 42)]
     pub(crate) seed: u64,
     /// k-means++ initialisations; the lowest cost wins.
-    #[arg(long, env = "REVIEWLAKE_N_INIT", default_value_t = 10)]
+    #[arg(long, env = "REVIEWLAKE_N_INIT", default_value_t = train::KMeansParams::default().n_init)]
     pub(crate) n_init: usize,
     /// Convergence tolerance, relative to the data's mean feature variance.
-    #[arg(long, env = "REVIEWLAKE_TOLERANCE", default_value_t = 1e-4)]
+    #[arg(long, env = "REVIEWLAKE_TOLERANCE", default_value_t = train::KMeansParams::default().tolerance)]
     pub(crate) tolerance: f64,
     /// Maximum Lloyd iterations per initialisation.
-    #[arg(long, env = "REVIEWLAKE_MAX_ITER", default_value_t = 300)]
+    #[arg(long, env = "REVIEWLAKE_MAX_ITER", default_value_t = train::KMeansParams::default().max_iter)]
     pub(crate) max_iter: usize,
     /// Feature transform before clustering: none (raw units, as the original), standard, log1p.
     #[arg(long, env = "REVIEWLAKE_TRANSFORM", default_value = "none")]
@@ -330,7 +330,7 @@ pub(crate) struct TrainArgs {
     #[arg(long, env = "REVIEWLAKE_ENGINE", default_value = "native")]
     pub(crate) engine: train::Engine,
     /// Threads for the k-means initialisations (0 = one per core).
-    #[arg(long, env = "REVIEWLAKE_THREADS", default_value_t = 0)]
+    #[arg(long, env = "REVIEWLAKE_THREADS", default_value_t = train::KMeansParams::default().threads)]
     pub(crate) threads: usize,
 }
 
@@ -383,10 +383,10 @@ pub(crate) struct ServeArgs {
     #[arg(long, env = "REVIEWLAKE_RELOAD_INTERVAL", default_value = "10s", value_parser = parse_duration)]
     pub(crate) reload_interval: Duration,
     /// Largest accepted request body, in bytes.
-    #[arg(long, env = "REVIEWLAKE_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
+    #[arg(long, env = "REVIEWLAKE_MAX_BODY_BYTES", default_value_t = serve::Limits::default().max_body_bytes)]
     pub(crate) max_body_bytes: usize,
     /// Most reviews in one batch request.
-    #[arg(long, env = "REVIEWLAKE_MAX_BATCH", default_value_t = 1000)]
+    #[arg(long, env = "REVIEWLAKE_MAX_BATCH", default_value_t = serve::Limits::default().max_batch)]
     pub(crate) max_batch: usize,
     /// Longest wait for a request's head (headers), idle keep-alive connections included.
     #[arg(long, env = "REVIEWLAKE_HEADER_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
@@ -395,7 +395,7 @@ pub(crate) struct ServeArgs {
     #[arg(long, env = "REVIEWLAKE_REQUEST_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
     pub(crate) request_timeout: Duration,
     /// Most connections open at once; one more is answered 503 and closed.
-    #[arg(long, env = "REVIEWLAKE_MAX_CONNECTIONS", default_value_t = 1024)]
+    #[arg(long, env = "REVIEWLAKE_MAX_CONNECTIONS", default_value_t = serve::server::ServeOptions::default().max_connections)]
     pub(crate) max_connections: usize,
     /// Longest wait for requests in flight at shutdown (SIGTERM, Ctrl-C).
     #[arg(long, env = "REVIEWLAKE_DRAIN_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
@@ -439,7 +439,7 @@ pub(crate) struct CompactArgs {
     #[arg(
         long,
         env = "REVIEWLAKE_COMPACT_TARGET_ROWS",
-        default_value_t = 524_288
+        default_value_t = lake::CompactOptions::default().target_rows
     )]
     pub(crate) target_rows: u64,
 }

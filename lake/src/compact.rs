@@ -45,8 +45,8 @@ impl Default for CompactOptions {
         Self {
             target_rows: 524_288,
             write: WriteOptions {
-                zstd_level: 3,
                 row_group_rows: 131_072,
+                ..WriteOptions::default()
             },
         }
     }

@@ -31,12 +31,12 @@ pub(crate) async fn run(args: TrainArgs) -> anyhow::Result<()> {
             tolerance: args.tolerance,
             max_iter: args.max_iter,
             threads: args.threads,
-        },
+        }
+        .check()?,
         transform: args.transform,
         engine: args.engine,
         cohort_rows: args.cohort_rows,
     };
-    anyhow::ensure!(options.params.k >= 1, "--k must be at least 1");
     let query = Query::open_at(&lake, &files, Workload::Cohorts, args.at.version()).await?;
     let lineage = Lineage::of(&lake, query.snapshot());
     eprintln!(

@@ -47,6 +47,59 @@ impl Default for KMeansParams {
     }
 }
 
+impl KMeansParams {
+    /// Checks the parameters (linfa's params -> checked-params pattern): [`fit`] takes only
+    /// what passed.
+    pub fn check(self) -> std::result::Result<ValidParams, InvalidParams> {
+        if self.k == 0 {
+            return Err(InvalidParams::K);
+        }
+        if !(self.tolerance.is_finite() && self.tolerance > 0.0) {
+            return Err(InvalidParams::Tolerance(self.tolerance));
+        }
+        if self.max_iter == 0 {
+            return Err(InvalidParams::MaxIter);
+        }
+        if self.n_init == 0 {
+            return Err(InvalidParams::NInit);
+        }
+        Ok(ValidParams(self))
+    }
+}
+
+/// k-means parameters that passed [`KMeansParams::check`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidParams(KMeansParams);
+
+impl std::ops::Deref for ValidParams {
+    type Target = KMeansParams;
+
+    fn deref(&self) -> &KMeansParams {
+        &self.0
+    }
+}
+
+impl Default for ValidParams {
+    fn default() -> Self {
+        KMeansParams::default()
+            .check()
+            .expect("the default parameters are valid")
+    }
+}
+
+/// Why k-means parameters were refused.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum InvalidParams {
+    #[error("k must be at least 1")]
+    K,
+    #[error("the tolerance must be a finite number above 0, not {0}")]
+    Tolerance(f64),
+    #[error("max-iter must be at least 1")]
+    MaxIter,
+    #[error("n-init must be at least 1")]
+    NInit,
+}
+
 /// A fitted model.
 #[derive(Debug, Clone, PartialEq)]
 pub struct KMeansFit {
@@ -67,11 +120,8 @@ pub struct KMeansFit {
 ///
 /// # Panics
 /// If `data` has fewer rows than `params.k` or `params.k` is 0; callers check first.
-pub fn fit(data: ArrayView2<'_, f64>, params: &KMeansParams) -> KMeansFit {
-    assert!(
-        params.k > 0 && data.nrows() >= params.k,
-        "k-means needs at least k rows"
-    );
+pub fn fit(data: ArrayView2<'_, f64>, params: &ValidParams) -> KMeansFit {
+    assert!(data.nrows() >= params.k, "k-means needs at least k rows");
     let rows = RowMajor::new(data);
     let threshold = params.tolerance * mean_variance(&rows);
     let n_init = params.n_init.max(1);
@@ -538,7 +588,7 @@ mod tests {
     fn recovers_blobs() {
         let truth = array![[1.0, 2.0, 50.0], [5.0, 100.0, 300.0], [3.0, 10.0, 900.0]];
         let data = blobs(&truth, 2000, 1.0, 7);
-        let fit = fit(data.view(), &KMeansParams::default());
+        let fit = fit(data.view(), &ValidParams::default());
         assert!(fit.converged);
         assert_eq!(fit.sizes, vec![2000, 2000, 2000]);
         for (got, want) in sorted_rows(&fit.centroids).iter().zip(sorted_rows(&truth)) {
@@ -560,6 +610,27 @@ mod tests {
     }
 
     #[test]
+    fn parameters_are_checked_before_any_fit() {
+        let p = KMeansParams::default;
+        assert_eq!(KMeansParams { k: 0, ..p() }.check(), Err(InvalidParams::K));
+        for tolerance in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+            assert!(matches!(
+                KMeansParams { tolerance, ..p() }.check(),
+                Err(InvalidParams::Tolerance(_))
+            ));
+        }
+        assert_eq!(
+            KMeansParams { max_iter: 0, ..p() }.check(),
+            Err(InvalidParams::MaxIter)
+        );
+        assert_eq!(
+            KMeansParams { n_init: 0, ..p() }.check(),
+            Err(InvalidParams::NInit)
+        );
+        assert!(p().check().is_ok());
+    }
+
+    #[test]
     fn same_seed_same_result_whatever_the_threads() {
         let truth = array![[0.0, 0.0], [4.0, 0.0], [0.0, 4.0], [4.0, 4.0]];
         let data = blobs(&truth, 500, 1.5, 3);
@@ -568,12 +639,15 @@ mod tests {
             threads,
             ..KMeansParams::default()
         };
-        let a = fit(data.view(), &p(1));
-        let b = fit(data.view(), &p(2));
-        let c = fit(data.view(), &p(2));
+        let a = fit(data.view(), &p(1).check().unwrap());
+        let b = fit(data.view(), &p(2).check().unwrap());
+        let c = fit(data.view(), &p(2).check().unwrap());
         assert_eq!(a, b);
         assert_eq!(b, c);
-        let other = fit(data.view(), &KMeansParams { seed: 43, ..p(2) });
+        let other = fit(
+            data.view(),
+            &KMeansParams { seed: 43, ..p(2) }.check().unwrap(),
+        );
         assert!(other.cost.is_finite());
     }
 
@@ -611,7 +685,7 @@ mod tests {
         let points = Points::new(&rows);
         assert!(points.weights.is_some(), "{} distinct rows", points.len());
         assert_eq!(points.weights.as_ref().unwrap().iter().sum::<f64>(), 9000.0);
-        let fit = fit(data.view(), &KMeansParams::default());
+        let fit = fit(data.view(), &ValidParams::default());
         assert_cost_and_sizes_are_the_rows(&data, &fit);
         for (got, want) in sorted_rows(&fit.centroids).iter().zip(sorted_rows(&truth)) {
             for (g, w) in got.iter().zip(&want) {
@@ -624,7 +698,7 @@ mod tests {
     fn cost_matches_a_brute_force_sum() {
         let truth = array![[0.0, 0.0, 0.0], [10.0, 10.0, 10.0], [20.0, 0.0, 5.0]];
         let data = blobs(&truth, 300, 3.0, 11);
-        let fit = fit(data.view(), &KMeansParams::default());
+        let fit = fit(data.view(), &ValidParams::default());
         assert!(Points::new(&RowMajor::new(data.view())).weights.is_none());
         assert_cost_and_sizes_are_the_rows(&data, &fit);
         assert_eq!(fit.sizes.iter().sum::<u64>(), 900);

@@ -18,6 +18,6 @@ mod trainer;
 pub use artifact::{Current, Model, ModelDoc, ModelStore, check_name};
 pub use error::{Error, Result};
 pub use features::{Transform, TransformKind};
-pub use kmeans::{KMeansFit, KMeansParams};
+pub use kmeans::{InvalidParams, KMeansFit, KMeansParams, ValidParams};
 pub use lake::error_chain;
 pub use trainer::{Engine, Fitted, Lineage, TrainOptions, fit_cohort, publish};

@@ -8,12 +8,12 @@ use rand_xoshiro::{Xoshiro256Plus, rand_core::SeedableRng};
 
 use crate::{
     Error, Result,
-    kmeans::{KMeansFit, KMeansParams, nearest},
+    kmeans::{KMeansFit, ValidParams, nearest},
 };
 
 /// Fits with linfa's k-means++ and Lloyd (m_k-means) loop, then reports cost and sizes of the
 /// returned centroids computed here, so both engines report the same figures.
-pub(crate) fn fit(data: ArrayView2<'_, f64>, params: &KMeansParams) -> Result<KMeansFit> {
+pub(crate) fn fit(data: ArrayView2<'_, f64>, params: &ValidParams) -> Result<KMeansFit> {
     let dataset = DatasetBase::from(data.to_owned());
     let model = KMeans::params_with_rng(params.k, Xoshiro256Plus::seed_from_u64(params.seed))
         .n_runs(params.n_init.max(1))

@@ -12,7 +12,7 @@ use crate::{
         NewVersion, PartitionRange, hex_sha256,
     },
     features::matrix,
-    kmeans::{self, KMeansParams},
+    kmeans::{self, ValidParams},
     linfa_engine, plot, report,
 };
 
@@ -49,7 +49,7 @@ impl std::str::FromStr for Engine {
 /// How to train.
 #[derive(Debug, Clone, Default)]
 pub struct TrainOptions {
-    pub params: KMeansParams,
+    pub params: ValidParams,
     pub transform: TransformKind,
     pub engine: Engine,
     /// The cohort files' `${cohort_rows}`.
