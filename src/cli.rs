@@ -117,7 +117,7 @@ impl KafkaArgs {
 #[derive(Debug, Args)]
 pub(crate) struct LakeArgs {
     /// Lake location: a path, file:///abs/path, s3://bucket/prefix (AWS_* variables) or memory://.
-    #[arg(long, env = "REVIEWLAKE_LAKE", default_value = "./lake")]
+    #[arg(long, env = "REVIEWLAKE_LAKE", default_value = "./data/lake")]
     pub(crate) lake: String,
 }
 

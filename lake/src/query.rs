@@ -93,20 +93,18 @@ impl Query {
                 "false".into(),
             ),
             // Planning-time statistics decode every file's footer. On a lake of thousands of
-            // 500-row files that costs an ad-hoc group-by more than it saves: 0.81-1.08 s with
-            // them against 0.51-0.74 s without (BENCHMARKS.md, SQL run 3); the Parquet reader
-            // still prunes row groups by their statistics. A cohort needs them: they carry the
-            // files' arrival-order claim and value ranges, and with them its slice merges the
-            // files (2.6 s against 5.1 s uncompacted, 0.29 s against 1.7 s compacted; SQL run 4).
+            // 500-row files that costs an ad-hoc group-by more than it saves (BENCHMARKS.md, SQL
+            // run 3); the Parquet reader still prunes row groups by their statistics. A cohort
+            // needs them: they carry the files' arrival-order claim and value ranges, and with
+            // them its slice merges the files instead of sorting them (SQL run 4).
             (
                 "datafusion.execution.collect_statistics",
                 (workload == Workload::Cohorts).to_string(),
             ),
             // A sort of a whole partition (a cohort over files without the order claim) is
             // concatenated and sorted once below this size; DataFusion's 1 MiB default sorts each
-            // 8192-row batch alone and merges them all, 1.5 to 2x slower on 1.5M rows
-            // (BENCHMARKS.md, SQL run 3). Above it (a lake far larger than memory) the merge path
-            // still applies.
+            // 8192-row batch alone and merges them all, which is slower (BENCHMARKS.md, SQL run
+            // 3). Above it (a lake far larger than memory) the merge path still applies.
             (
                 "datafusion.execution.sort_in_place_threshold_bytes",
                 (64 * 1024 * 1024).to_string(),

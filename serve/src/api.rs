@@ -2,8 +2,8 @@
 //!
 //! `POST /predict/{model}` is nearly all of a prediction server's traffic. Through the router it
 //! pays for route matching, the metrics middleware (which boxes the inner service per request),
-//! the path and header extractors and a response extension; answered here it takes 17-22 µs of
-//! server CPU per request instead of 24-34 µs (BENCHMARKS.md, serving runs 4 and 5). The answer
+//! the path and header extractors and a response extension; answered here it takes less server
+//! CPU per request (figures in BENCHMARKS.md, serving runs 4 and 5). The answer
 //! itself comes from the same [`predict::respond`] the router's handler calls, and the same
 //! metrics are recorded. Any request that is not a plain `POST /predict/<name>` (a
 //! percent-encoded or nested name, another method) goes to the router, which answers it exactly

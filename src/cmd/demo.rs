@@ -162,7 +162,7 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
 
     // 5. Serve.
     let base = format!("http://{}", args.bind);
-    let lake_flag = if args.lake.lake == "./lake" {
+    let lake_flag = if args.lake.lake == "./data/lake" {
         String::new()
     } else {
         format!(" --lake {}", args.lake.lake)
