@@ -30,7 +30,7 @@ use rdkafka::{
 };
 use tokio::runtime::Handle;
 
-use crate::{DecodeOptions, Error, KafkaOptions, Result, decode, progress::Progress};
+use crate::{DecodeOptions, Error, KafkaOptions, Progress, Result, decode};
 
 /// How to ingest.
 #[derive(Debug, Clone)]
@@ -54,8 +54,6 @@ pub struct IngestOptions {
     pub write: WriteOptions,
     /// Attempts for a failing lake operation before giving up (with exponential backoff).
     pub storage_attempts: u32,
-    /// Show a progress bar on a terminal.
-    pub progress: bool,
 }
 
 impl Default for IngestOptions {
@@ -72,7 +70,6 @@ impl Default for IngestOptions {
             decode: DecodeOptions::default(),
             write: WriteOptions::default(),
             storage_attempts: 8,
-            progress: false,
         }
     }
 }
@@ -299,7 +296,9 @@ pub fn ingest(
     options: &IngestOptions,
     handle: Handle,
     stop: &AtomicBool,
+    progress: &mut dyn Progress,
 ) -> Result<IngestSummary> {
+    progress.start("ingest", None);
     if options.batch_rows == 0 {
         return Err(Error::Config("--batch-rows must be at least 1".into()));
     }
@@ -360,7 +359,7 @@ pub fn ingest(
         oldest_uncommitted: None,
         at_end: HashSet::new(),
         summary: IngestSummary::default(),
-        progress: Progress::new(options.progress, None, "ingest"),
+        progress,
         started: Instant::now(),
     };
     let result = run.poll_loop(&consumer, options, stop);
@@ -376,7 +375,7 @@ pub fn ingest(
     Ok(run.summary)
 }
 
-struct Run {
+struct Run<'p> {
     topic: String,
     writer: BatchWriter,
     handle: Handle,
@@ -387,11 +386,11 @@ struct Run {
     oldest_uncommitted: Option<Instant>,
     at_end: HashSet<i32>,
     summary: IngestSummary,
-    progress: Progress,
+    progress: &'p mut dyn Progress,
     started: Instant,
 }
 
-impl Run {
+impl Run<'_> {
     fn poll_loop(
         &mut self,
         consumer: &BaseConsumer<IngestContext>,
@@ -659,7 +658,7 @@ impl Run {
             let end = ends.entry(b.partition).or_insert(b.last);
             *end = (*end).max(b.last);
             let (total_rows, total_rejected) = (self.summary.rows, self.summary.rejected);
-            self.progress.inc((b.last - b.first + 1) as u64, || {
+            self.progress.inc((b.last - b.first + 1) as u64, &|| {
                 format!("{total_rows} rows, {total_rejected} rejected")
             });
         }

@@ -11,7 +11,7 @@ pub mod decode;
 mod error;
 mod kafka;
 pub mod produce;
-mod progress;
+pub mod progress;
 mod record;
 pub mod source;
 
@@ -20,4 +20,5 @@ pub use decode::{DecodeOptions, KEPT_BYTES};
 pub use error::{Error, Result};
 pub use kafka::{KafkaOptions, SETTINGS_ENV_PREFIX, parse_setting, settings_from_env};
 pub use produce::{ProduceOptions, ProduceSummary, produce};
+pub use progress::{LogProgress, Progress};
 pub use record::ReviewRecord;

@@ -15,7 +15,7 @@ use rdkafka::{
     producer::{BaseRecord, Producer, ProducerContext, ThreadedProducer},
 };
 
-use crate::{Error, KafkaOptions, Result, progress::Progress, record::ReviewRecord};
+use crate::{Error, KafkaOptions, Progress, Result, record::ReviewRecord};
 
 /// How to produce.
 #[derive(Debug, Clone, Default)]
@@ -27,8 +27,6 @@ pub struct ProduceOptions {
     pub limit: Option<u64>,
     /// Send every value as a JSON string, as the original Python producer did.
     pub string_values: bool,
-    /// Show a progress bar on a terminal.
-    pub progress: bool,
 }
 
 /// What a produce run did.
@@ -78,6 +76,7 @@ pub fn produce(
     source: impl Iterator<Item = Result<ReviewRecord>>,
     total: Option<u64>,
     stop: &AtomicBool,
+    progress: &mut dyn Progress,
 ) -> Result<ProduceSummary> {
     let producer: ThreadedProducer<DeliveryCounter> = options
         .kafka
@@ -95,7 +94,7 @@ pub fn produce(
         (Some(t), Some(l)) => Some(t.min(l)),
         (t, l) => t.or(l),
     };
-    let mut progress = Progress::new(options.progress, total, "produce");
+    progress.start("produce", total);
     let started = Instant::now();
     let mut sent = 0u64;
     let mut buf = Vec::with_capacity(1024);
@@ -141,7 +140,7 @@ pub fn produce(
         }
         sent += 1;
         let delivered = &counter.delivered;
-        progress.inc(1, || {
+        progress.inc(1, &|| {
             format!("{} acknowledged", delivered.load(Ordering::Relaxed))
         });
     }

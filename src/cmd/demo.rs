@@ -253,7 +253,6 @@ async fn produce(
         rate: 0.0,
         limit: None,
         string_values: false,
-        progress: true,
     };
     let synthetic = csv.is_none().then_some(rows);
     let summary = cmd::produce::send(options, csv, synthetic, seed, stop).await?;
@@ -273,7 +272,6 @@ async fn ingest(lake: &Lake, kafka: KafkaOptions, stop: Arc<AtomicBool>) -> anyh
         exit_at_end: true,
         max_latency: std::time::Duration::from_secs(1),
         decode: DecodeOptions::default(),
-        progress: true,
         ..IngestOptions::default()
     };
     let summary = cmd::ingest::consume(lake.clone(), options, stop).await?;

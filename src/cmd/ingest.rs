@@ -25,7 +25,6 @@ pub(crate) async fn run(args: IngestArgs) -> anyhow::Result<()> {
             ..Default::default()
         },
         storage_attempts: args.storage_attempts,
-        progress: true,
     };
     let summary = consume(lake, options, signals::stop_flag()).await?;
     println!(
@@ -48,9 +47,15 @@ pub(crate) async fn consume(
     stop: Arc<AtomicBool>,
 ) -> anyhow::Result<IngestSummary> {
     let handle = tokio::runtime::Handle::current();
-    Ok(
-        tokio::task::spawn_blocking(move || ingest::ingest(lake, &options, handle, &stop))
-            .await
-            .context("ingest thread panicked")??,
-    )
+    Ok(tokio::task::spawn_blocking(move || {
+        ingest::ingest(
+            lake,
+            &options,
+            handle,
+            &stop,
+            &mut *crate::progress::shown(),
+        )
+    })
+    .await
+    .context("ingest thread panicked")??)
 }

@@ -14,7 +14,6 @@ pub(crate) async fn run(args: ProduceArgs) -> anyhow::Result<()> {
         rate: args.rate,
         limit: args.limit,
         string_values: args.string_values,
-        progress: true,
     };
     let summary = send(
         options,
@@ -53,7 +52,13 @@ pub(crate) async fn send(
                     ));
                 }
             };
-        ingest::produce(&options, records, total, &stop)
+        ingest::produce(
+            &options,
+            records,
+            total,
+            &stop,
+            &mut *crate::progress::shown(),
+        )
     })
     .await
     .context("producer thread panicked")??)
