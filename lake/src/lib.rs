@@ -11,7 +11,6 @@
 //! and offsets as data.
 
 mod batch;
-mod cohort;
 mod commit;
 mod compact;
 mod delta;
@@ -35,7 +34,6 @@ mod vacuum;
 mod writer;
 
 pub use batch::{RejectedBuilder, ReviewBuilder};
-pub use cohort::{CohortStats, FEATURES, FeatureStats, cohort_features, cohort_stats};
 pub use commit::{Committed, Committer, DataFile, Moved, TakenIn, WrittenBatch};
 pub use compact::{CompactOptions, CompactSummary, compact};
 pub use delta::{TableVersion, ingest_app_id, table_url};

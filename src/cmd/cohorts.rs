@@ -1,5 +1,6 @@
-use lake::{Lake, Query, Workload, cohort_features, cohort_stats};
+use lake::{Lake, Query, Workload};
 use serde_json::json;
+use train::{cohort_features, cohort_stats};
 
 use crate::{cli::CohortsArgs, output};
 

@@ -9,6 +9,13 @@ pub enum Error {
     #[error("cohort {cohort}: {reason}")]
     Cohort { cohort: String, reason: String },
 
+    #[error("cohort {cohort}")]
+    CohortQuery {
+        cohort: String,
+        #[source]
+        source: lake::Error,
+    },
+
     /// The cohort has fewer usable rows than clusters.
     #[error(
         "cohort {cohort} has {rows} usable rows ({excluded} excluded for a missing feature); k-means with k = {k} needs at least {k}. The current version is unchanged"
@@ -50,4 +57,13 @@ pub enum Error {
 }
 
 /// Result with the training [`Error`].
+impl Error {
+    pub(crate) fn cohort_query(file: &lake::SqlFile, source: lake::Error) -> Self {
+        Error::CohortQuery {
+            cohort: file.origin(),
+            source,
+        }
+    }
+}
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -7,6 +7,7 @@
 //! version back and predicts.
 
 pub mod artifact;
+pub mod cohort;
 mod error;
 pub mod features;
 pub mod kmeans;
@@ -16,6 +17,7 @@ mod report;
 mod trainer;
 
 pub use artifact::{Current, Model, ModelDoc, ModelStore, check_name};
+pub use cohort::{CohortStats, FEATURES, FeatureStats, cohort_features, cohort_stats};
 pub use error::{Error, Result};
 pub use features::{Transform, TransformKind};
 pub use kmeans::{InvalidParams, KMeansFit, KMeansParams, ValidParams};

@@ -2,11 +2,11 @@
 
 use std::time::Instant;
 
-use lake::{FEATURES, Lake, Query, Snapshot, SqlFile, Table};
+use lake::{Lake, Query, Snapshot, SqlFile, Table};
 use ndarray::Array2;
 
 use crate::{
-    Error, Result, TransformKind,
+    Error, FEATURES, Result, TransformKind,
     artifact::{
         Algorithm, CohortRef, Current, FORMAT_VERSION, LakeRef, LineageFile, ModelDoc, ModelStore,
         NewVersion, PartitionRange, hex_sha256,

@@ -1,11 +1,14 @@
-//! Training cohorts: `.sql` files that return the features `rating`, `likes` and `length`.
+//! Training cohorts: `.sql` files over the lake that return the features `rating`, `likes` and
+//! `length`. They belong to training, not to the storage crate, which only runs their SQL.
 
 use arrow::{
     array::{Array, AsArray, RecordBatch},
     datatypes::{Float64Type, Int64Type},
 };
 
-use crate::{Error, Query, Result, SqlFile};
+use lake::{Query, SqlFile};
+
+use crate::{Error, Result};
 
 /// The training features every cohort returns, in order.
 pub const FEATURES: [&str; 3] = ["rating", "likes", "length"];
@@ -37,14 +40,14 @@ fn render(file: &SqlFile, cohort_rows: u64) -> String {
 const USABLE: &str = "rating IS NOT NULL AND likes IS NOT NULL AND length IS NOT NULL";
 
 async fn check_columns(query: &Query, file: &SqlFile, sql: &str) -> Result<()> {
-    let schema = query.schema(sql).await.map_err(|e| Error::Sql {
-        file: file.origin(),
-        reason: e.to_string(),
-    })?;
+    let schema = query
+        .schema(sql)
+        .await
+        .map_err(|e| Error::cohort_query(file, e))?;
     let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
     if let Some(missing) = FEATURES.iter().find(|f| !names.contains(f)) {
-        return Err(Error::Sql {
-            file: file.origin(),
+        return Err(Error::Cohort {
+            cohort: file.origin(),
             reason: format!(
                 "a cohort must return the columns {FEATURES:?}; {missing:?} is missing (got {names:?})"
             ),
@@ -69,12 +72,12 @@ pub async fn cohort_stats(query: &Query, file: &SqlFile, cohort_rows: u64) -> Re
         agg("likes"),
         agg("length")
     );
-    let (_, batches) = query.run(&stats_sql).await.map_err(|e| Error::Sql {
-        file: file.origin(),
-        reason: e.to_string(),
-    })?;
-    let b = batches.first().ok_or_else(|| Error::Sql {
-        file: file.origin(),
+    let (_, batches) = query
+        .run(&stats_sql)
+        .await
+        .map_err(|e| Error::cohort_query(file, e))?;
+    let b = batches.first().ok_or_else(|| Error::Cohort {
+        cohort: file.origin(),
         reason: "the summary query returned nothing".into(),
     })?;
     let int = |i: usize| {
@@ -116,9 +119,6 @@ pub async fn cohort_features(
             "SELECT rating, likes, length FROM ({sql}) AS cohort WHERE {USABLE}"
         ))
         .await
-        .map_err(|e| Error::Sql {
-            file: file.origin(),
-            reason: e.to_string(),
-        })?;
+        .map_err(|e| Error::cohort_query(file, e))?;
     Ok(batches)
 }
