@@ -136,17 +136,14 @@ pub struct Model {
 
 impl Model {
     /// Checks a document and prepares it for prediction.
-    pub fn from_doc(doc: ModelDoc) -> std::result::Result<Self, String> {
+    pub fn from_doc(doc: ModelDoc) -> std::result::Result<Self, InvalidModel> {
         if doc.format_version != FORMAT_VERSION {
-            return Err(format!(
-                "model format version {} is not supported (this build reads {FORMAT_VERSION})",
-                doc.format_version
-            ));
+            return Err(InvalidModel::FormatVersion(doc.format_version));
         }
         let d = doc.features.len();
         let k = doc.model_centroids.len();
         if k == 0 || d == 0 {
-            return Err("the model has no centroids or no features".into());
+            return Err(InvalidModel::Empty);
         }
         if doc
             .model_centroids
@@ -154,20 +151,20 @@ impl Model {
             .chain(&doc.centroids)
             .any(|c| c.len() != d)
         {
-            return Err(format!("every centroid must have {d} values"));
+            return Err(InvalidModel::CentroidWidth(d));
         }
         if doc.model_centroids.iter().flatten().any(|v| !v.is_finite()) {
-            return Err("a centroid value is not a finite number".into());
+            return Err(InvalidModel::NotFinite);
         }
         if doc.cluster_sizes.len() != k || doc.centroids.len() != k {
-            return Err(format!(
-                "{k} centroids but {} sizes",
-                doc.cluster_sizes.len()
-            ));
+            return Err(InvalidModel::Sizes {
+                k,
+                sizes: doc.cluster_sizes.len(),
+            });
         }
         doc.transform.check(d)?;
         let centroids = Array2::from_shape_vec((k, d), doc.model_centroids.concat())
-            .map_err(|e| e.to_string())?;
+            .map_err(|_| InvalidModel::CentroidWidth(d))?;
         Ok(Self { doc, centroids })
     }
 
@@ -180,6 +177,23 @@ impl Model {
             .collect();
         kmeans::nearest(&self.centroids, &x)
     }
+}
+
+/// Why a model document cannot serve.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum InvalidModel {
+    #[error("model format version {0} is not supported (this build reads {FORMAT_VERSION})")]
+    FormatVersion(u32),
+    #[error("the model has no centroids or no features")]
+    Empty,
+    #[error("every centroid must have {0} values, one per feature")]
+    CentroidWidth(usize),
+    #[error("a centroid value is not a finite number")]
+    NotFinite,
+    #[error("{k} centroids but {sizes} cluster sizes")]
+    Sizes { k: usize, sizes: usize },
+    #[error(transparent)]
+    Transform(#[from] crate::features::InvalidTransform),
 }
 
 /// A complete version to write.
@@ -297,7 +311,10 @@ impl ModelStore {
                 doc.name, doc.version, current.version
             )));
         }
-        Model::from_doc(doc).map_err(artifact)
+        Model::from_doc(doc).map_err(|source| Error::InvalidModel {
+            key: key.to_string(),
+            source,
+        })
     }
 
     /// Every version of `name`, oldest first (folder names).
@@ -455,8 +472,8 @@ pub fn hex_sha256(bytes: &[u8]) -> String {
         .collect()
 }
 
-fn json_err(e: serde_json::Error) -> Error {
-    Error::Fit(format!("cannot encode the model document: {e}"))
+fn json_err(source: serde_json::Error) -> Error {
+    Error::Encode(source)
 }
 
 #[cfg(test)]

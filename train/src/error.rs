@@ -47,6 +47,16 @@ pub enum Error {
     #[error("model artifact {key}: {reason}")]
     Artifact { key: String, reason: String },
 
+    #[error("model artifact {key}")]
+    InvalidModel {
+        key: String,
+        #[source]
+        source: crate::artifact::InvalidModel,
+    },
+
+    #[error("cannot encode a model document")]
+    Encode(#[source] serde_json::Error),
+
     /// No current version of a model.
     #[error("no model {name:?} in {location} (train it first: reviewlake train)")]
     NoModel { name: String, location: String },

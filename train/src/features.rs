@@ -167,19 +167,36 @@ impl Transform {
     }
 
     /// Checks the parameters fit `d` features and are finite numbers.
-    pub fn check(&self, d: usize) -> std::result::Result<(), String> {
+    pub fn check(&self, d: usize) -> std::result::Result<(), InvalidTransform> {
         match self {
-            Transform::Standard { mean, std } if mean.len() != d || std.len() != d => Err(format!(
-                "standard transform has {} means and {} deviations for {d} features",
-                mean.len(),
-                std.len()
-            )),
+            Transform::Standard { mean, std } if mean.len() != d || std.len() != d => {
+                Err(InvalidTransform::Lengths {
+                    means: mean.len(),
+                    deviations: std.len(),
+                    features: d,
+                })
+            }
             Transform::Standard { mean, std } if mean.iter().chain(std).any(|v| !v.is_finite()) => {
-                Err("a standard transform's mean or deviation is not a finite number".into())
+                Err(InvalidTransform::NotFinite)
             }
             _ => Ok(()),
         }
     }
+}
+
+/// Why a transform's parameters do not fit a model.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum InvalidTransform {
+    #[error(
+        "standard transform has {means} means and {deviations} deviations for {features} features"
+    )]
+    Lengths {
+        means: usize,
+        deviations: usize,
+        features: usize,
+    },
+    #[error("a standard transform's mean or deviation is not a finite number")]
+    NotFinite,
 }
 
 fn scale(std: f64) -> f64 {
