@@ -166,7 +166,7 @@ pub(crate) struct IngestArgs {
     #[arg(long, env = "REVIEWLAKE_BATCH_BYTES", default_value_t = ingest::IngestOptions::default().batch_bytes)]
     pub(crate) batch_bytes: usize,
     /// Write a partial batch once its oldest record has waited this long (e.g. 30s, 500ms).
-    #[arg(long, env = "REVIEWLAKE_MAX_LATENCY", default_value = "30s", value_parser = parse_duration)]
+    #[arg(long, env = "REVIEWLAKE_MAX_LATENCY", default_value = human(ingest::IngestOptions::default().max_latency), value_parser = parse_duration)]
     pub(crate) max_latency: Duration,
     /// Stop once every assigned partition is caught up.
     #[arg(long, env = "REVIEWLAKE_EXIT_AT_END")]
@@ -184,7 +184,7 @@ pub(crate) struct IngestArgs {
     #[arg(long, env = "REVIEWLAKE_COMMIT_FILES", default_value_t = ingest::IngestOptions::default().commit_files)]
     pub(crate) commit_files: usize,
     /// ...or once the oldest has waited this long.
-    #[arg(long, env = "REVIEWLAKE_COMMIT_INTERVAL", default_value = "2s", value_parser = parse_duration)]
+    #[arg(long, env = "REVIEWLAKE_COMMIT_INTERVAL", default_value = human(ingest::IngestOptions::default().commit_interval), value_parser = parse_duration)]
     pub(crate) commit_interval: Duration,
 }
 
@@ -380,7 +380,7 @@ pub(crate) struct ServeArgs {
     #[arg(long, env = "REVIEWLAKE_BIND", default_value = "127.0.0.1:9999")]
     pub(crate) bind: String,
     /// How often to look for new model versions (SIGHUP also reloads).
-    #[arg(long, env = "REVIEWLAKE_RELOAD_INTERVAL", default_value = "10s", value_parser = parse_duration)]
+    #[arg(long, env = "REVIEWLAKE_RELOAD_INTERVAL", default_value = human(serve::server::ServeOptions::default().reload_interval), value_parser = parse_duration)]
     pub(crate) reload_interval: Duration,
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "REVIEWLAKE_MAX_BODY_BYTES", default_value_t = serve::Limits::default().max_body_bytes)]
@@ -389,16 +389,16 @@ pub(crate) struct ServeArgs {
     #[arg(long, env = "REVIEWLAKE_MAX_BATCH", default_value_t = serve::Limits::default().max_batch)]
     pub(crate) max_batch: usize,
     /// Longest wait for a request's head (headers), idle keep-alive connections included.
-    #[arg(long, env = "REVIEWLAKE_HEADER_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    #[arg(long, env = "REVIEWLAKE_HEADER_TIMEOUT", default_value = human(serve::server::ServeOptions::default().header_timeout), value_parser = parse_duration)]
     pub(crate) header_timeout: Duration,
     /// Longest time from a request's head to its answer, body included (then 408).
-    #[arg(long, env = "REVIEWLAKE_REQUEST_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    #[arg(long, env = "REVIEWLAKE_REQUEST_TIMEOUT", default_value = human(serve::Limits::default().request_timeout), value_parser = parse_duration)]
     pub(crate) request_timeout: Duration,
     /// Most connections open at once; one more is answered 503 and closed.
     #[arg(long, env = "REVIEWLAKE_MAX_CONNECTIONS", default_value_t = serve::server::ServeOptions::default().max_connections)]
     pub(crate) max_connections: usize,
     /// Longest wait for requests in flight at shutdown (SIGTERM, Ctrl-C).
-    #[arg(long, env = "REVIEWLAKE_DRAIN_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    #[arg(long, env = "REVIEWLAKE_DRAIN_TIMEOUT", default_value = human(serve::server::ServeOptions::default().drain_timeout), value_parser = parse_duration)]
     pub(crate) drain_timeout: Duration,
 }
 
@@ -455,7 +455,7 @@ pub(crate) struct VacuumArgs {
     #[command(flatten)]
     pub(crate) lake: LakeArgs,
     /// Keep the files a snapshot this recent may need (e.g. 168h, 30m).
-    #[arg(long, env = "REVIEWLAKE_VACUUM_RETAIN", default_value = "168h", value_parser = parse_duration)]
+    #[arg(long, env = "REVIEWLAKE_VACUUM_RETAIN", default_value = human(lake::VacuumOptions::default().retain), value_parser = parse_duration)]
     pub(crate) retain: Duration,
     /// List what would be deleted; delete nothing.
     #[arg(long)]
@@ -521,6 +521,20 @@ pub(crate) struct StatsArgs {
 }
 
 /// Parses `30s`, `500ms`, `2m`, `168h` or a bare number of seconds.
+/// A library's default duration as the flag's default text (`30s`, `168h`, `250ms`), so the value
+/// is written once, in the library. Called once per flag when the command line is built; the
+/// few bytes are leaked on purpose (clap keeps `&'static str` defaults).
+fn human(d: Duration) -> &'static str {
+    let ms = d.as_millis();
+    let text = match ms {
+        _ if ms.is_multiple_of(3_600_000) && ms > 0 => format!("{}h", ms / 3_600_000),
+        _ if ms.is_multiple_of(60_000) && ms > 0 => format!("{}m", ms / 60_000),
+        _ if ms.is_multiple_of(1000) => format!("{}s", ms / 1000),
+        _ => format!("{ms}ms"),
+    };
+    Box::leak(text.into_boxed_str())
+}
+
 fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     let (num, unit) = s
@@ -669,5 +683,8 @@ mod tests {
             Duration::from_secs(168 * 3600)
         );
         assert!(parse_duration("3d").is_err());
+        for d in ["30s", "250ms", "168h", "2m", "0s"] {
+            assert_eq!(human(parse_duration(d).unwrap()), d);
+        }
     }
 }
