@@ -1,0 +1,137 @@
+//! Flushing and commits: pending batches become files, and written files become one commit of
+//! both tables.
+
+use super::*;
+
+impl Run<'_> {
+    /// Writes a partition's pending batch as files, to be committed with the next commit.
+    pub(super) fn flush(&mut self, partition: i32) -> Result<()> {
+        let Some(batch) = self.pending.get_mut(&partition) else {
+            return Ok(());
+        };
+        let Some(first) = batch.first else {
+            return Ok(());
+        };
+        let last = batch.last;
+        let reviews = batch.reviews.finish(&self.topic)?;
+        let rejected = batch.rejected.finish(&self.topic)?;
+        batch.first = None;
+        batch.oldest = None;
+        batch.seen = 0;
+        let writer = &self.writer;
+        let topic = &self.topic;
+        let written = retry(&self.handle, self.attempts, "writing a batch", || {
+            writer.write(topic, partition, (first, last), &reviews, Some(&rejected))
+        })?;
+        tracing::debug!(
+            partition,
+            first,
+            last,
+            rows = written.rows().0,
+            rejected = written.rows().1,
+            "batch written"
+        );
+        self.uncommitted.push(written);
+        self.oldest_uncommitted.get_or_insert_with(Instant::now);
+        Ok(())
+    }
+
+    /// Commits the written files to the tables, then their offsets to Kafka. Partitions another
+    /// writer moved meanwhile are resumed from where the tables now stand.
+    pub(super) fn commit(&mut self, consumer: &BaseConsumer<IngestContext>) -> Result<()> {
+        if self.uncommitted.is_empty() {
+            return Ok(());
+        }
+        let batches = std::mem::take(&mut self.uncommitted);
+        self.oldest_uncommitted = None;
+        let started = Instant::now();
+        let done = {
+            let mut committer = consumer.context().committer();
+            retry_blocking(self.attempts, "committing", || {
+                self.handle.block_on(committer.commit(batches.clone()))
+            })?
+        };
+        tracing::debug!(
+            batches = done.batches.len(),
+            commits = done.commits,
+            version = ?done.reviews_version,
+            ms = started.elapsed().as_millis() as u64,
+            "committed"
+        );
+        let mut tpl = TopicPartitionList::new();
+        let mut ends: HashMap<i32, i64> = HashMap::new();
+        for b in &done.batches {
+            let (rows, rejected) = b.rows();
+            self.summary.rows += rows as u64;
+            self.summary.rejected += rejected as u64;
+            self.summary.files += 1;
+            self.summary.bytes += b.bytes();
+            let end = ends.entry(b.partition).or_insert(b.last);
+            *end = (*end).max(b.last);
+            let (total_rows, total_rejected) = (self.summary.rows, self.summary.rejected);
+            self.progress.inc((b.last - b.first + 1) as u64, &|| {
+                format!("{total_rows} rows, {total_rejected} rejected")
+            });
+        }
+        self.summary.commits += u64::from(done.commits);
+        for (partition, last) in &ends {
+            tpl.add_partition_offset(&self.topic, *partition, Offset::Offset(last + 1))
+                .map_err(|e| Error::kafka("building the commit", e))?;
+        }
+        if tpl.count() > 0
+            && let Err(e) = consumer.commit(&tpl, CommitMode::Async)
+        {
+            tracing::warn!(error = %e, "offset commit to Kafka failed (the lake stays authoritative)");
+        }
+        for moved in done.moved {
+            // Another writer committed to this partition: what we held is dropped; if the
+            // partition is still ours, read on from where the tables stand.
+            self.drop_partition(moved.partition);
+            let next = moved.now.next_offset();
+            tracing::warn!(
+                partition = moved.partition,
+                resume_offset = ?next,
+                "resuming after another writer's commits"
+            );
+            self.pending
+                .insert(moved.partition, PendingBatch::new(moved.now));
+            if let Err(e) = consumer.seek(
+                &self.topic,
+                moved.partition,
+                next.map_or(Offset::Beginning, Offset::Offset),
+                Duration::from_secs(10),
+            ) {
+                tracing::warn!(error = %e, partition = moved.partition, "seek after another writer's commits failed (the partition is probably no longer ours)");
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes and commits everything held.
+    pub(super) fn flush_all(&mut self, consumer: &BaseConsumer<IngestContext>) -> Result<()> {
+        let mut partitions: Vec<i32> = self.pending.keys().copied().collect();
+        partitions.sort_unstable();
+        for partition in partitions {
+            self.flush(partition)?;
+        }
+        self.commit(consumer)?;
+        // Make the last offset commits durable before leaving (the lake stays authoritative).
+        let mut tpl = TopicPartitionList::new();
+        for (partition, batch) in &self.pending {
+            if batch.next_offset > 0 {
+                tpl.add_partition_offset(
+                    &self.topic,
+                    *partition,
+                    Offset::Offset(batch.next_offset),
+                )
+                .map_err(|e| Error::kafka("building the commit", e))?;
+            }
+        }
+        if tpl.count() > 0
+            && let Err(e) = consumer.commit(&tpl, CommitMode::Sync)
+        {
+            tracing::warn!(error = %e, "final offset commit to Kafka failed");
+        }
+        Ok(())
+    }
+}
