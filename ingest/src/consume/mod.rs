@@ -8,9 +8,9 @@
 //! at any instant loses and duplicates nothing: files put but not committed are invisible, and
 //! a commit lands only if the tables still stand where this member last saw them.
 //!
-//! This module holds the options, the summary and the poll loop; beside it: [`rebalance`]
-//! (assignment and resume), [`pending`] (the batch being filled), [`flush`] (files and commits),
-//! [`retry`] (lake operations with backoff) and [`catchup`] (topic-behind and end-of-topic checks).
+//! This module holds the options, the summary and the poll loop; beside it: `rebalance`
+//! (assignment and resume), `pending` (the batch being filled), `flush` (files and commits),
+//! `retry` (lake operations with backoff) and `catchup` (topic-behind and end-of-topic checks).
 
 use std::{
     collections::{HashMap, HashSet},
