@@ -26,16 +26,7 @@ async fn produce_ingest_query_train_serve_predict_on_s3() {
         "--seed",
         "7",
     ]);
-    run_ok(&[
-        "ingest",
-        "--topic",
-        &topic,
-        "--lake",
-        &lake,
-        "--exit-at-end",
-        "--group",
-        &unique("g"),
-    ]);
+    ingest_to_end(&topic, &lake, &[]);
     let count = sql_json(
         &lake,
         "SELECT count(*) AS n, count(DISTINCT review_id) AS ids FROM reviews",

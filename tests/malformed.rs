@@ -80,18 +80,7 @@ async fn malformed_messages_are_kept_with_reasons_and_counted_as_consumed() {
     let dir = tempfile::tempdir().unwrap();
     let location = dir.path().join("lake");
     let location = location.to_str().unwrap();
-    let out = run_ok(&[
-        "ingest",
-        "--topic",
-        &topic,
-        "--lake",
-        location,
-        "--exit-at-end",
-        "--group",
-        &unique("g"),
-        "--max-message-bytes",
-        "2000",
-    ]);
+    let out = ingest_to_end(&topic, location, &["--max-message-bytes", "2000"]);
     let summary = String::from_utf8_lossy(&out.stdout);
     assert!(summary.contains("2 rows and 8 rejected"), "{summary}");
 
@@ -162,16 +151,7 @@ async fn malformed_messages_are_kept_with_reasons_and_counted_as_consumed() {
     assert_eq!(offsets, (0..10).collect::<Vec<_>>());
 
     // And a restart consumes nothing again.
-    let out = run_ok(&[
-        "ingest",
-        "--topic",
-        &topic,
-        "--lake",
-        location,
-        "--exit-at-end",
-        "--group",
-        &unique("g"),
-    ]);
+    let out = ingest_to_end(&topic, location, &[]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("0 rows and 0 rejected"));
 }
 
@@ -215,18 +195,7 @@ async fn large_messages_flush_by_bytes_and_oversized_ones_keep_a_bounded_prefix(
     }
     let dir = tempfile::tempdir().unwrap();
     let location = dir.path().join("lake").to_str().unwrap().to_string();
-    run_ok(&[
-        "ingest",
-        "--topic",
-        &topic,
-        "--lake",
-        &location,
-        "--exit-at-end",
-        "--group",
-        &unique("g"),
-        "--batch-bytes",
-        "500000",
-    ]);
+    ingest_to_end(&topic, &location, &["--batch-bytes", "500000"]);
     let lake = Lake::open(&location).unwrap();
     let rows = read_reviews(&lake).await;
     assert_eq!(rows.len(), 40);

@@ -91,16 +91,7 @@ async fn produce_then_ingest_lands_each_row_once_local_and_s3() {
         "11",
     ]);
     for location in lake_locations(dir.path(), &unique("lake")) {
-        run_ok(&[
-            "ingest",
-            "--topic",
-            &topic,
-            "--lake",
-            &location,
-            "--exit-at-end",
-            "--group",
-            &unique("g"),
-        ]);
+        ingest_to_end(&topic, &location, &[]);
         let lake = Lake::open(&location).unwrap();
         let rows = read_reviews(&lake).await;
         assert_rows_match(&rows, &expected(2000, 11));
@@ -114,16 +105,7 @@ async fn produce_then_ingest_lands_each_row_once_local_and_s3() {
 
         // Running again in a new group reads the whole topic but adds nothing: the lake says
         // everything is already consumed.
-        run_ok(&[
-            "ingest",
-            "--topic",
-            &topic,
-            "--lake",
-            &location,
-            "--exit-at-end",
-            "--group",
-            &unique("g"),
-        ]);
+        ingest_to_end(&topic, &location, &[]);
         assert_eq!(read_reviews(&lake).await.len(), 2000, "{location}");
         assert_eq!(
             data_files(&lake).await,
@@ -153,16 +135,7 @@ async fn string_values_from_the_original_producer_are_accepted() {
     ]);
     let location = dir.path().join("lake");
     let location = location.to_str().unwrap();
-    run_ok(&[
-        "ingest",
-        "--topic",
-        &topic,
-        "--lake",
-        location,
-        "--exit-at-end",
-        "--group",
-        &unique("g"),
-    ]);
+    ingest_to_end(&topic, location, &[]);
     let rows = read_reviews(&Lake::open(location).unwrap()).await;
     assert_rows_match(&rows, &expected(700, 5));
 }
@@ -232,16 +205,7 @@ async fn lake_stats_reports_files_rows_and_offsets() {
     run_ok(&["produce", "--topic", &topic, "--synthetic", "1200"]);
     let location = dir.path().join("lake");
     let location = location.to_str().unwrap();
-    run_ok(&[
-        "ingest",
-        "--topic",
-        &topic,
-        "--lake",
-        location,
-        "--exit-at-end",
-        "--group",
-        &unique("g"),
-    ]);
+    ingest_to_end(&topic, location, &[]);
     let out = run_ok(&["lake", "stats", "--lake", location, "--format", "json"]);
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let p = &doc["partitions"][0];

@@ -149,6 +149,24 @@ pub fn reviewlake() -> Command {
     cmd
 }
 
+/// `reviewlake ingest` of `topic` on the test broker into `location` until the lake holds the
+/// whole topic, in a fresh consumer group, with `extra` flags; asserts success.
+pub fn ingest_to_end(topic: &str, location: &str, extra: &[&str]) -> Output {
+    let group = unique("g");
+    let mut args = vec![
+        "ingest",
+        "--topic",
+        topic,
+        "--lake",
+        location,
+        "--exit-at-end",
+        "--group",
+        &group,
+    ];
+    args.extend_from_slice(extra);
+    run_ok(&args)
+}
+
 /// Runs the binary and asserts success.
 pub fn run_ok(args: &[&str]) -> Output {
     let out = reviewlake().args(args).output().expect("run reviewlake");
