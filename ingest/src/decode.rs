@@ -249,7 +249,7 @@ pub fn decode<'a>(
             reason: format!(
                 "{what} is {} bytes (SHA-256 {}), over the {limit}-byte limit; its first {} bytes are kept",
                 big.len(),
-                sha256_hex(big),
+                lake::hex_sha256(big),
                 big.len().min(KEPT_BYTES),
             ),
             field: None,
@@ -264,14 +264,6 @@ pub fn decode<'a>(
     let wire: Wire<'a> =
         serde_json::from_slice(bytes).map_err(|e| reject(format!("invalid JSON: {e}"), None))?;
     validate(wire).map_err(|e| reject(format!("{}: {}", e.field, e.reason), Some(e.field)))
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 fn validate(w: Wire<'_>) -> FieldResult<Review<'_>> {
@@ -408,7 +400,7 @@ mod tests {
         assert_eq!(r.payload.map(<[u8]>::len), Some(KEPT_BYTES));
         assert!(
             r.reason.starts_with("message is 100000 bytes (SHA-256 ")
-                && r.reason.contains(&sha256_hex(&big)),
+                && r.reason.contains(&lake::hex_sha256(&big)),
             "{}",
             r.reason
         );

@@ -52,3 +52,13 @@ pub use snapshot_store::SnapshotStore;
 pub use sqlfiles::{SqlFile, SqlFiles};
 pub use vacuum::{VacuumOptions, VacuumSummary, vacuum};
 pub use writer::{BatchWriter, WriteOptions};
+
+/// The SHA-256 of `bytes` in lower-case hex: how model artifacts, lineage and oversized
+/// rejected records name their content.
+pub fn hex_sha256(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}

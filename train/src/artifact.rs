@@ -18,10 +18,10 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use futures::TryStreamExt;
+pub use lake::hex_sha256;
 use ndarray::Array2;
 use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutPayload, path::Path};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::{Error, Result, Transform, kmeans};
 
@@ -463,13 +463,6 @@ fn version_of(id: &str) -> Option<u64> {
         && nonce.bytes().all(|b| b.is_ascii_hexdigit()))
     .then(|| v.parse().ok())
     .flatten()
-}
-
-pub fn hex_sha256(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 fn json_err(source: serde_json::Error) -> Error {
