@@ -5,7 +5,11 @@
 //! connections included), at most `max_connections` are open at once (one more is answered 503
 //! and closed), and shutdown waits at most `drain_timeout` for requests in flight.
 
-use std::{future::Future, sync::Arc, sync::atomic::Ordering, time::Duration};
+use std::{
+    future::Future,
+    sync::{Arc, LazyLock, atomic::Ordering},
+    time::Duration,
+};
 
 use axum::body::Body;
 use hyper::{body::Incoming, server::conn::http1};
@@ -66,8 +70,17 @@ pub enum ServeError {
     Io(#[from] std::io::Error),
 }
 
-/// The answer to a connection over `max_connections`, written before it is closed.
-const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nretry-after: 1\r\nconnection: close\r\ncontent-length: 80\r\n\r\n{\"error\":\"too many connections; try again shortly\",\"status\":503,\"retry_after\":1}";
+/// The answer to a connection over `max_connections`, written before it is closed (its length
+/// counted here, not by hand).
+static BUSY: LazyLock<Vec<u8>> = LazyLock::new(|| {
+    let body =
+        r#"{"error":"too many connections; try again shortly","status":503,"retry_after":1}"#;
+    format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nretry-after: 1\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+});
 
 /// Loads the models, then serves until `shutdown` resolves; requests in flight get
 /// `drain_timeout` to finish. `on_ready` is called with the bound address once the server
@@ -177,7 +190,7 @@ async fn accept_loop(
 
 /// Answers a connection over the limit with a 503, without reading its request.
 async fn refuse(mut stream: TcpStream) {
-    let _ = tokio::time::timeout(Duration::from_secs(1), stream.write_all(BUSY)).await;
+    let _ = tokio::time::timeout(Duration::from_secs(1), stream.write_all(&BUSY)).await;
     let _ = stream.shutdown().await;
 }
 
