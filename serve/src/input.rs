@@ -20,36 +20,44 @@ pub const RATING_RANGE: (f64, f64) = (1.0, 5.0);
 pub const LIKES_RANGE: (f64, f64) = (0.0, 1e9);
 pub const LENGTH_RANGE: (f64, f64) = (0.0, 1e6);
 
-/// The numeric strings a field with `range` accepts, as the API document states them: plain
-/// decimals (no sign, no exponent) whose value lies in the range. The same pattern checks the
-/// requests, so the document and the API cannot disagree.
-pub fn string_pattern((lo, hi): (f64, f64)) -> &'static str {
-    if (lo, hi) == RATING_RANGE {
-        r"^\s*([1-4](\.[0-9]*)?|5(\.0*)?)\s*$"
-    } else if (lo, hi) == LIKES_RANGE {
-        r"^\s*([0-9]{1,9}(\.[0-9]*)?|1000000000(\.0*)?)\s*$"
-    } else if (lo, hi) == LENGTH_RANGE {
-        r"^\s*([0-9]{1,6}(\.[0-9]*)?|1000000(\.0*)?)\s*$"
-    } else {
-        r"^\s*[0-9]+(\.[0-9]*)?\s*$"
-    }
+/// Each field's range and the numeric strings it accepts, as the API document states them:
+/// plain decimals (no sign, no exponent) whose value lies in the range. The same patterns check
+/// the requests, so the document and the API cannot disagree.
+const STRING_PATTERNS: [((f64, f64), &str); 3] = [
+    (RATING_RANGE, r"^\s*([1-4](\.[0-9]*)?|5(\.0*)?)\s*$"),
+    (
+        LIKES_RANGE,
+        r"^\s*([0-9]{1,9}(\.[0-9]*)?|1000000000(\.0*)?)\s*$",
+    ),
+    (
+        LENGTH_RANGE,
+        r"^\s*([0-9]{1,6}(\.[0-9]*)?|1000000(\.0*)?)\s*$",
+    ),
+];
+
+/// Where `range`'s pattern stands in [`STRING_PATTERNS`].
+fn pattern_index(range: (f64, f64)) -> usize {
+    STRING_PATTERNS
+        .iter()
+        .position(|(r, _)| *r == range)
+        .expect("every field range has a string pattern")
 }
 
-/// [`string_pattern`] of each range, compiled once.
-static PATTERNS: LazyLock<[(f64, f64, Regex); 3]> = LazyLock::new(|| {
-    [RATING_RANGE, LIKES_RANGE, LENGTH_RANGE].map(|r| {
-        (
-            r.0,
-            r.1,
-            Regex::new(string_pattern(r)).expect("static pattern"),
-        )
-    })
-});
+/// The numeric strings a field with `range` accepts (see [`STRING_PATTERNS`]).
+pub fn string_pattern(range: (f64, f64)) -> &'static str {
+    STRING_PATTERNS[pattern_index(range)].1
+}
+
+/// [`STRING_PATTERNS`], compiled once.
+static PATTERNS: LazyLock<[Regex; 3]> =
+    LazyLock::new(|| STRING_PATTERNS.map(|(_, p)| Regex::new(p).expect("static pattern")));
 
 /// The value of a numeric string for a field with `range`, if the API accepts it.
 fn numeric_string(s: &str, range: (f64, f64)) -> Option<f64> {
-    let (_, _, pattern) = PATTERNS.iter().find(|(lo, hi, _)| (*lo, *hi) == range)?;
-    pattern.is_match(s).then(|| s.trim().parse().ok()).flatten()
+    PATTERNS[pattern_index(range)]
+        .is_match(s)
+        .then(|| s.trim().parse().ok())
+        .flatten()
 }
 
 /// The features a request gives, in the order a model receives them: rating, likes, length.
