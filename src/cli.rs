@@ -114,10 +114,13 @@ impl KafkaArgs {
 }
 
 /// Where the lake is.
+/// Where the lake is when `--lake` is not given.
+pub(crate) const DEFAULT_LAKE: &str = "./data/lake";
+
 #[derive(Debug, Args)]
 pub(crate) struct LakeArgs {
     /// Lake location: a path, file:///abs/path, s3://bucket/prefix (AWS_* variables) or memory://.
-    #[arg(long, env = "REVIEWLAKE_LAKE", default_value = "./data/lake")]
+    #[arg(long, env = "REVIEWLAKE_LAKE", default_value = DEFAULT_LAKE)]
     pub(crate) lake: String,
 }
 

@@ -55,10 +55,9 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
                     extra: Vec::new(),
                 };
                 ingest(&lake, kafka, stop.clone()).await?;
-                anyhow::ensure!(
-                    !stopped(),
-                    "stopped during ingest; run the demo again with the same --brokers to finish"
-                );
+                if stopped() {
+                    return Err(stopped_during_ingest(&args, &lake));
+                }
             }
             None => {
                 let expected = expected_reviews(&args).await?;
@@ -105,16 +104,7 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
         anyhow::ensure!(!stopped(), "stopped after producing");
         ingest(&lake, kafka, stop.clone()).await?;
         if stopped() {
-            anyhow::bail!(match args.brokers {
-                Some(_) =>
-                    "stopped during ingest; run the demo again with the same --brokers to finish"
-                        .to_string(),
-                None => format!(
-                    "stopped during ingest: the lake at {} holds part of the reviews and the embedded broker \
-                     that held the rest is gone with this run; delete the lake to start over",
-                    lake.redacted_url()
-                ),
-            });
+            return Err(stopped_during_ingest(&args, &lake));
         }
         let landed = lake_rows(&lake, &files, &topic).await?;
         let rejected = lake_rejected(&lake, &files, &topic).await?;
@@ -162,7 +152,7 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
 
     // 5. Serve.
     let base = format!("http://{}", args.bind);
-    let lake_flag = if args.lake.lake == "./data/lake" {
+    let lake_flag = if args.lake.lake == crate::cli::DEFAULT_LAKE {
         String::new()
     } else {
         format!(" --lake {}", args.lake.lake)
@@ -219,6 +209,21 @@ async fn count(
                 .value(0) as u64
         })
         .unwrap_or(0))
+}
+
+/// What to do after a stop during ingest: with `--brokers` the topic still holds the rest; the
+/// embedded broker's records are gone with the run.
+fn stopped_during_ingest(args: &DemoArgs, lake: &Lake) -> anyhow::Error {
+    match args.brokers {
+        Some(_) => anyhow::anyhow!(
+            "stopped during ingest; run the demo again with the same --brokers to finish"
+        ),
+        None => anyhow::anyhow!(
+            "stopped during ingest: the lake at {} holds part of the reviews and the embedded broker \
+             that held the rest is gone with this run; delete the lake to start over",
+            lake.redacted_url()
+        ),
+    }
 }
 
 /// How many reviews this demo run produces: `--rows`, or the records of `--csv`.
