@@ -83,27 +83,35 @@ async fn a_local_commit_is_fsynced_after_its_data_files() {
     );
     let calls = parse(&std::fs::read_to_string(&trace).unwrap());
     // The compaction's commit: the link of the newest reviews/_delta_log/N.json.
-    let linked = |c: &Call, suffix: &str| {
-        c.name.starts_with("link") && c.paths.last().is_some_and(|p| p.ends_with(suffix))
+    // A link into `<table>/<folder>` of a name ending in `suffix`.
+    let linked = |c: &Call, folder: &str, suffix: &str| {
+        c.name.starts_with("link")
+            && c.paths
+                .last()
+                .is_some_and(|p| p.contains(folder) && p.ends_with(suffix))
     };
     let commit_at = calls
         .iter()
-        .rposition(|c| {
-            c.name.starts_with("link")
-                && c.paths
-                    .last()
-                    .is_some_and(|p| p.contains("/reviews/_delta_log/") && p.ends_with(".json"))
-        })
+        .rposition(|c| linked(c, "/reviews/_delta_log/", ".json"))
         .unwrap_or_else(|| panic!("no commit linked in the trace: {calls:#?}"));
     let commit = calls[commit_at].paths.last().unwrap().clone();
-    let synced = |path: &str, before: usize| {
-        calls[..before]
-            .iter()
-            .any(|c| c.name.contains("sync") && c.paths.first().is_some_and(|p| p == path))
+    // An fsync, before call `before`, of the file at `path` (`exact`) or of a staging name of it
+    // (`path#digits`).
+    let synced = |path: &str, before: usize, exact: bool| {
+        calls[..before].iter().any(|c| {
+            c.name.contains("sync")
+                && c.paths.first().is_some_and(|p| {
+                    if exact {
+                        p == path
+                    } else {
+                        p.starts_with(&format!("{path}#"))
+                    }
+                })
+        })
     };
     let data: Vec<&String> = calls[..commit_at]
         .iter()
-        .filter(|c| linked(c, ".parquet") && c.paths.last().unwrap().contains("/reviews/"))
+        .filter(|c| linked(c, "/reviews/", ".parquet"))
         .map(|c| c.paths.last().unwrap())
         .collect();
     assert!(
@@ -111,29 +119,23 @@ async fn a_local_commit_is_fsynced_after_its_data_files() {
         "the compaction wrote no data file: {calls:#?}"
     );
     for file in data {
-        let staged_synced = calls[..commit_at].iter().any(|c| {
-            c.name.contains("sync")
-                && c.paths
-                    .first()
-                    .is_some_and(|p| p.starts_with(&format!("{file}#")))
-        });
-        assert!(staged_synced, "{file} was not fsynced before {commit}");
+        assert!(
+            synced(file, commit_at, false),
+            "{file} was not fsynced before {commit}"
+        );
         let folder = file.rsplit_once('/').unwrap().0;
         assert!(
-            synced(folder, commit_at),
+            synced(folder, commit_at, true),
             "{folder} was not fsynced before {commit}"
         );
     }
-    let commit_synced = calls[..commit_at].iter().any(|c| {
-        c.name.contains("sync")
-            && c.paths
-                .first()
-                .is_some_and(|p| p.starts_with(&format!("{commit}#")))
-    });
-    assert!(commit_synced, "{commit} was linked before it was fsynced");
+    assert!(
+        synced(&commit, commit_at, false),
+        "{commit} was linked before it was fsynced"
+    );
     let log = commit.rsplit_once('/').unwrap().0;
     assert!(
-        synced(log, calls.len()),
+        synced(log, calls.len(), true),
         "{log} was not fsynced after the commit"
     );
 }
