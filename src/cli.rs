@@ -183,6 +183,10 @@ pub(crate) struct IngestArgs {
     /// Attempts for a failing lake write before giving up.
     #[arg(long, env = "REVIEWLAKE_STORAGE_ATTEMPTS", default_value_t = ingest::IngestOptions::default().storage_attempts)]
     pub(crate) storage_attempts: u32,
+    /// Serve Prometheus metrics (`/metrics`) and a JSON status (`/status`) on this address, e.g.
+    /// 127.0.0.1:9898; off by default.
+    #[arg(long, env = "REVIEWLAKE_METRICS_BIND")]
+    pub(crate) metrics_bind: Option<String>,
     /// Commit written files to the tables once this many wait...
     #[arg(long, env = "REVIEWLAKE_COMMIT_FILES", default_value_t = ingest::IngestOptions::default().commit_files)]
     pub(crate) commit_files: usize,
@@ -403,6 +407,25 @@ pub(crate) struct ServeArgs {
     /// Longest wait for requests in flight at shutdown (SIGTERM, Ctrl-C).
     #[arg(long, env = "REVIEWLAKE_DRAIN_TIMEOUT", default_value = human(serve::server::ServeOptions::default().drain_timeout), value_parser = parse_duration)]
     pub(crate) drain_timeout: Duration,
+    /// The views the console's SQL box sees.
+    #[command(flatten)]
+    pub(crate) sql: SqlDirArgs,
+    /// Answer read-only SQL on `POST /sql` (the console's SQL box); off by default.
+    #[arg(long, env = "REVIEWLAKE_ENABLE_SQL")]
+    pub(crate) enable_sql: bool,
+    /// Most rows one `POST /sql` answer carries.
+    #[arg(long, env = "REVIEWLAKE_SQL_MAX_ROWS", default_value_t = serve::SqlLimits::default().max_rows)]
+    pub(crate) sql_max_rows: usize,
+    /// Longest a `POST /sql` query may run.
+    #[arg(long, env = "REVIEWLAKE_SQL_TIMEOUT", default_value = human(serve::SqlLimits::default().timeout), value_parser = parse_duration)]
+    pub(crate) sql_timeout: Duration,
+    /// Most `POST /sql` queries at once.
+    #[arg(long, env = "REVIEWLAKE_SQL_CONCURRENT", default_value_t = serve::SqlLimits::default().concurrent)]
+    pub(crate) sql_concurrent: usize,
+    /// A running ingest's status URL (`http://HOST:PORT/status` of `ingest --metrics-bind`), for
+    /// the console's lag figures.
+    #[arg(long, env = "REVIEWLAKE_INGEST_STATUS")]
+    pub(crate) ingest_status: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -5,7 +5,7 @@ use futures::TryStreamExt;
 use crate::{Error, Lake, Result, Table, TableVersion, delta::open};
 
 /// One commit of a table.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct CommitSummary {
     pub version: u64,
     /// Milliseconds since the epoch.

@@ -30,6 +30,7 @@ mod snapshot;
 mod snapshot_store;
 mod sqlfiles;
 mod stats;
+mod summary;
 mod vacuum;
 mod writer;
 
@@ -45,11 +46,12 @@ pub use location::Lake;
 pub use metadata::{FileInfo, read_file_info};
 pub use order::{ARRIVAL_ORDER, arrival_sorting_columns, sort_by_arrival};
 pub use query::{Query, Workload};
-pub use review::{Rejected, Review, SourcePosition};
+pub use review::{Rejected, Review, SourcePosition, WHOLE_MESSAGE};
 pub use schema::{column, conform_reviews, rejected_schema, reviews_schema, text_length};
 pub use snapshot::{PartitionState, Snapshot, SnapshotFile, Versions};
 pub use snapshot_store::SnapshotStore;
 pub use sqlfiles::{SqlFile, SqlFiles};
+pub use summary::{LakeSummary, PartitionSummary, RejectGroup, Totals, rejects_by_field, summary};
 pub use vacuum::{VacuumOptions, VacuumSummary, vacuum};
 pub use writer::{BatchWriter, WriteOptions};
 

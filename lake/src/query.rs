@@ -164,6 +164,18 @@ impl Query {
         Ok((schema, batches))
     }
 
+    /// Like [`Query::run`], stopping after `limit` rows.
+    pub async fn run_limited(
+        &self,
+        sql: &str,
+        limit: usize,
+    ) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+        let df = self.plan(sql).await?.limit(0, Some(limit))?;
+        let schema = Arc::new(df.schema().as_arrow().clone());
+        let batches = df.collect().await?;
+        Ok((schema, batches))
+    }
+
     /// The schema a read-only statement would return, without running it (nothing is listed or
     /// read).
     pub async fn schema(&self, sql: &str) -> Result<SchemaRef> {

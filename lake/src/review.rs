@@ -25,6 +25,10 @@ pub struct Review<'a> {
     pub review_timestamp_us: i64,
 }
 
+/// What rejects are counted and grouped under when no one field is at fault (the message was
+/// empty, oversized or not JSON): the `field` column is empty then.
+pub const WHOLE_MESSAGE: &str = "message";
+
 /// A record that could not be accepted, kept with the reason.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejected<'a> {

@@ -13,7 +13,6 @@ use std::{
     convert::Infallible,
     future::Future,
     pin::Pin,
-    sync::atomic::Ordering,
     task::{Context, Poll},
     time::{Duration, Instant},
 };
@@ -100,10 +99,7 @@ async fn within(
     match tokio::time::timeout(deadline, answer).await {
         Ok(response) => response,
         Err(_) => {
-            state
-                .metrics
-                .request_timeouts
-                .fetch_add(1, Ordering::Relaxed);
+            state.metrics.request_timeouts.inc();
             let mut response = ApiError::new(
                 StatusCode::REQUEST_TIMEOUT,
                 format!(

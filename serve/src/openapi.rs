@@ -1,22 +1,163 @@
-//! The OpenAPI 3 document of the API. [`ROUTES`] is the list the router is checked against.
+//! The OpenAPI 3.1 document, derived with `utoipa` from the handlers' `#[utoipa::path]`
+//! declarations and the types they answer with: the router is built from the same declarations
+//! (`utoipa_axum::routes!`), so a route cannot be served undocumented or documented unserved.
+//! Only the request schemas are written here, from the tables the parser itself uses.
 
 use serde_json::{Value, json};
+use utoipa::{
+    IntoParams, OpenApi, PartialSchema, ToSchema,
+    openapi::{self, RefOr, Schema},
+};
 
 use crate::{
     Limits,
     input::{LENGTH_RANGE, LIKES_RANGE, RATING_RANGE, string_pattern},
 };
 
-/// Every route the API serves, as (method, path template).
-pub const ROUTES: &[(&str, &str)] = &[
-    ("post", "/predict/{model}"),
-    ("get", "/models"),
-    ("get", "/models/{model}"),
-    ("get", "/health"),
-    ("get", "/ready"),
-    ("get", "/metrics"),
-    ("get", "/openapi.json"),
-];
+#[derive(OpenApi)]
+#[openapi(info(
+    title = "reviewlake prediction API",
+    description = "Predicts the k-means cluster of app reviews with the models trained by `reviewlake train`; the console's lake, model and SQL endpoints beside it."
+))]
+pub(crate) struct ApiDoc;
+
+/// The model named in a path.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub(crate) struct ModelPath {
+    /// A loaded model's name (GET /models lists them).
+    #[param(pattern = "^[A-Za-z0-9_-]{1,64}$")]
+    #[allow(dead_code)] // read by the document only; handlers take the name as a String
+    model: String,
+}
+
+/// One review: rating, likes and length (or review_text), in either spelling.
+pub(crate) struct Review;
+
+impl PartialSchema for Review {
+    fn schema() -> RefOr<Schema> {
+        let number_or_string = |description: &str, (lo, hi): (f64, f64)| {
+            json!({
+                "description": format!("{description} ({lo} to {hi}); a number or a numeric string"),
+                "oneOf": [
+                    { "type": "number", "minimum": lo, "maximum": hi },
+                    { "type": "string", "pattern": string_pattern((lo, hi)) }
+                ]
+            })
+        };
+        from_json(json!({
+            "type": "object",
+            "description": "One review: rating, likes and length (or review_text), in either spelling.",
+            "properties": {
+                "rating": number_or_string("Star rating", RATING_RANGE),
+                "review_rating": number_or_string("Star rating", RATING_RANGE),
+                "likes": number_or_string("Thumbs-up count", LIKES_RANGE),
+                "review_likes": number_or_string("Thumbs-up count", LIKES_RANGE),
+                "length": number_or_string("Review length in characters", LENGTH_RANGE),
+                "review_length": number_or_string("Review length in characters", LENGTH_RANGE),
+                "review_text": { "type": ["string", "null"], "description": "The text; its length in characters is used when no length is given (null: 0)" },
+                "text": { "type": ["string", "null"], "description": "Another spelling of review_text" }
+            },
+            "allOf": [
+                { "anyOf": [{ "required": ["rating"] }, { "required": ["review_rating"] }] },
+                { "anyOf": [{ "required": ["likes"] }, { "required": ["review_likes"] }] },
+                { "anyOf": [{ "required": ["length"] }, { "required": ["review_length"] },
+                            { "required": ["review_text"] }, { "required": ["text"] }] }
+            ]
+        }))
+    }
+}
+
+impl ToSchema for Review {}
+
+/// A prediction request: one review, an array of them, or `{"instances": [...]}`.
+pub(crate) struct PredictBody;
+
+impl PredictBody {
+    fn with_max_batch(max_batch: usize) -> RefOr<Schema> {
+        let batch = json!({ "type": "array", "minItems": 1, "maxItems": max_batch,
+                            "items": { "$ref": "#/components/schemas/Review" } });
+        from_json(json!({
+            "oneOf": [
+                { "$ref": "#/components/schemas/Review" },
+                batch,
+                { "type": "object", "required": ["instances"], "properties": { "instances": batch } }
+            ]
+        }))
+    }
+}
+
+impl PartialSchema for PredictBody {
+    fn schema() -> RefOr<Schema> {
+        Self::with_max_batch(Limits::default().max_batch)
+    }
+}
+
+impl ToSchema for PredictBody {
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push((Review::name().into(), Review::schema()));
+    }
+}
+
+/// An error: what to fix, the status again, and details such as the field at fault.
+#[derive(ToSchema)]
+#[allow(dead_code)] // the shape `ApiError` answers with, for the document
+pub(crate) struct ErrorBody {
+    error: String,
+    status: u16,
+    /// The field at fault.
+    field: Option<String>,
+    /// The loaded models, when the one asked for is not.
+    available: Option<Vec<String>>,
+}
+
+fn from_json(value: Value) -> RefOr<Schema> {
+    serde_json::from_value(value).expect("a schema written in this module")
+}
+
+/// The document for a server with `limits`: the batch size and body limit it states are the
+/// server's own.
+pub(crate) fn document(mut doc: openapi::OpenApi, limits: &Limits) -> openapi::OpenApi {
+    doc.info.version = env!("CARGO_PKG_VERSION").into();
+    if let Some(components) = doc.components.as_mut() {
+        components.schemas.insert(
+            PredictBody::name().into(),
+            PredictBody::with_max_batch(limits.max_batch),
+        );
+    }
+    if let Some(op) = doc
+        .paths
+        .paths
+        .get_mut(crate::routes::PREDICT_ROUTE)
+        .and_then(|item| item.post.as_mut())
+        && let Some(RefOr::T(r)) = op.responses.responses.get_mut("413")
+    {
+        r.description = format!("Body larger than {} bytes", limits.max_body_bytes);
+    }
+    doc
+}
+
+/// The methods the document lists for a request path, upper case.
+pub(crate) fn allowed_methods(doc: &openapi::OpenApi, path: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for (template, item) in &doc.paths.paths {
+        if !matches(template, path) {
+            continue;
+        }
+        for (method, op) in [
+            ("GET", &item.get),
+            ("POST", &item.post),
+            ("PUT", &item.put),
+            ("DELETE", &item.delete),
+            ("PATCH", &item.patch),
+        ] {
+            if op.is_some() {
+                out.push(method.to_string());
+            }
+        }
+    }
+    out
+}
 
 /// Whether a request path matches a template with `{param}` segments.
 pub fn matches(template: &str, path: &str) -> bool {
@@ -25,117 +166,4 @@ pub fn matches(template: &str, path: &str) -> bool {
         && t.iter()
             .zip(&p)
             .all(|(a, b)| (a.starts_with('{') && !b.is_empty()) || a == b)
-}
-
-fn error_response(description: &str) -> Value {
-    json!({
-        "description": description,
-        "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } }
-    })
-}
-
-/// The document.
-pub fn document(limits: &Limits) -> Value {
-    let number_or_string = |description: &str, (lo, hi): (f64, f64)| {
-        json!({
-            "description": format!("{description} ({lo} to {hi}); a number or a numeric string"),
-            "oneOf": [
-                { "type": "number", "minimum": lo, "maximum": hi },
-                { "type": "string", "pattern": string_pattern((lo, hi)) }
-            ]
-        })
-    };
-    let model_param = json!({
-        "name": "model", "in": "path", "required": true,
-        "description": "A loaded model's name (GET /models lists them).",
-        "schema": { "type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$" }
-    });
-    json!({
-        "openapi": "3.0.3",
-        "info": {
-            "title": "reviewlake prediction API",
-            "version": env!("CARGO_PKG_VERSION"),
-            "description": "Predicts the k-means cluster of app reviews with the models trained by `reviewlake train`."
-        },
-        "paths": {
-            "/predict/{model}": { "post": {
-                "summary": "Predict the cluster of one review or a batch",
-                "parameters": [model_param],
-                "requestBody": { "required": true, "content": { "application/json": { "schema": {
-                    "oneOf": [
-                        { "$ref": "#/components/schemas/Review" },
-                        { "type": "array", "minItems": 1, "maxItems": limits.max_batch, "items": { "$ref": "#/components/schemas/Review" } },
-                        { "type": "object", "required": ["instances"], "properties": {
-                            "instances": { "type": "array", "minItems": 1, "maxItems": limits.max_batch, "items": { "$ref": "#/components/schemas/Review" } } } }
-                    ] },
-                    "examples": {
-                        "readme": { "value": { "rating": 4, "likes": 15, "length": 300 } },
-                        "original_code": { "value": { "review_rating": "4", "review_likes": "15", "review_length": "300" } },
-                        "text": { "value": { "rating": 5, "likes": 0, "review_text": "Great app" } },
-                        "batch": { "value": { "instances": [ { "rating": 4, "likes": 15, "length": 300 }, { "rating": 1, "likes": 0, "length": 20 } ] } }
-                    } } } },
-                "responses": {
-                    "200": { "description": "The predicted cluster(s)", "content": { "application/json": { "schema": {
-                        "oneOf": [ { "$ref": "#/components/schemas/Prediction" }, { "$ref": "#/components/schemas/Predictions" } ] } } } },
-                    "400": error_response("Malformed JSON"),
-                    "404": error_response("Unknown model; the body lists the available ones"),
-                    "405": error_response("Wrong method"),
-                    "413": error_response(&format!("Body larger than {} bytes", limits.max_body_bytes)),
-                    "415": error_response("Content-Type is not application/json"),
-                    "422": error_response("A field is missing, not a number, or out of range; the body names it")
-                } } },
-            "/models": { "get": {
-                "summary": "The loaded models and their key figures",
-                "responses": { "200": { "description": "Models", "content": { "application/json": { "schema": { "type": "object" } } } } } } },
-            "/models/{model}": { "get": {
-                "summary": "One model's whole document: parameters, centroids, figures and lineage",
-                "parameters": [model_param],
-                "responses": {
-                    "200": { "description": "The model document", "content": { "application/json": { "schema": { "type": "object" } } } },
-                    "404": error_response("Unknown model") } } },
-            "/health": { "get": {
-                "summary": "Liveness",
-                "responses": { "200": { "description": "The process is up", "content": { "application/json": { "schema": { "type": "object" } } } } } } },
-            "/ready": { "get": {
-                "summary": "Readiness: at least one model is loaded",
-                "responses": {
-                    "200": { "description": "Ready", "content": { "application/json": { "schema": { "type": "object" } } } },
-                    "503": { "description": "No model loaded", "content": { "application/json": { "schema": { "type": "object" } } } } } } },
-            "/metrics": { "get": {
-                "summary": "Prometheus metrics",
-                "responses": { "200": { "description": "Text exposition format", "content": { "text/plain": { "schema": { "type": "string" } } } } } } },
-            "/openapi.json": { "get": {
-                "summary": "This document",
-                "responses": { "200": { "description": "OpenAPI 3", "content": { "application/json": { "schema": { "type": "object" } } } } } } }
-        },
-        "components": { "schemas": {
-            "Review": {
-                "type": "object",
-                "description": "One review: rating, likes and length (or review_text), in either spelling.",
-                "properties": {
-                    "rating": number_or_string("Star rating", RATING_RANGE),
-                    "review_rating": number_or_string("Star rating", RATING_RANGE),
-                    "likes": number_or_string("Thumbs-up count", LIKES_RANGE),
-                    "review_likes": number_or_string("Thumbs-up count", LIKES_RANGE),
-                    "length": number_or_string("Review length in characters", LENGTH_RANGE),
-                    "review_length": number_or_string("Review length in characters", LENGTH_RANGE),
-                    "review_text": { "type": "string", "nullable": true, "description": "The text; its length in characters is used when no length is given (null: 0)" },
-                    "text": { "type": "string", "nullable": true, "description": "Another spelling of review_text" }
-                },
-                "allOf": [
-                    { "anyOf": [{ "required": ["rating"] }, { "required": ["review_rating"] }] },
-                    { "anyOf": [{ "required": ["likes"] }, { "required": ["review_likes"] }] },
-                    { "anyOf": [{ "required": ["length"] }, { "required": ["review_length"] },
-                                { "required": ["review_text"] }, { "required": ["text"] }] }
-                ]
-            },
-            "Prediction": { "type": "object", "required": ["prediction", "model", "version"], "properties": {
-                "prediction": { "type": "integer" }, "model": { "type": "string" }, "version": { "type": "integer" } } },
-            "Predictions": { "type": "object", "required": ["predictions", "model", "version"], "properties": {
-                "predictions": { "type": "array", "items": { "type": "integer" } }, "model": { "type": "string" }, "version": { "type": "integer" } } },
-            "Error": { "type": "object", "required": ["error", "status"], "properties": {
-                "error": { "type": "string" }, "status": { "type": "integer" },
-                "field": { "type": "string" }, "available": { "type": "array", "items": { "type": "string" } } } }
-        } }
-    })
 }

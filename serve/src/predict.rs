@@ -19,18 +19,28 @@ pub(crate) enum BodyError {
     Unreadable(String),
 }
 
-#[derive(serde::Serialize)]
-struct Prediction<'a> {
+/// The cluster of one review.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct Prediction<'a> {
     prediction: usize,
     model: &'a str,
     version: u64,
 }
 
-#[derive(serde::Serialize)]
-struct Predictions<'a> {
+/// The clusters of a batch, in its order.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct Predictions<'a> {
     predictions: Vec<usize>,
     model: &'a str,
     version: u64,
+}
+
+/// The answer to a prediction request.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub(crate) enum Answer<'a> {
+    One(Prediction<'a>),
+    Batch(Predictions<'a>),
 }
 
 /// The response to a prediction request for model `name`, and whether `name` is a loaded model
@@ -91,17 +101,17 @@ fn answer(
     })?;
     let doc = &loaded.model.doc;
     Ok(match input::parse(&body, state.limits.max_batch)? {
-        input::Request::One(x) => Json(Prediction {
+        input::Request::One(x) => Json(Answer::One(Prediction {
             prediction: loaded.model.predict(&x),
             model: &doc.name,
             version: doc.version,
-        })
+        }))
         .into_response(),
-        input::Request::Batch(rows) => Json(Predictions {
+        input::Request::Batch(rows) => Json(Answer::Batch(Predictions {
             predictions: rows.iter().map(|x| loaded.model.predict(x)).collect(),
             model: &doc.name,
             version: doc.version,
-        })
+        }))
         .into_response(),
     })
 }

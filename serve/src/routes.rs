@@ -6,7 +6,7 @@ use std::{
 };
 
 use axum::{
-    Json, Router,
+    Extension, Json, Router,
     body::Bytes,
     extract::{
         DefaultBodyLimit, FromRequestParts, MatchedPath, Path, Request, State,
@@ -15,13 +15,18 @@ use axum::{
     http::{HeaderValue, Method, StatusCode, header, request::Parts},
     middleware::{self, Next},
     response::{IntoResponse, Response},
-    routing::{get, post},
 };
 use serde_json::json;
 
+use train::ModelStore;
+use utoipa::OpenApi;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
 use crate::{
-    ApiError, Metrics, Registry, openapi,
-    predict::{self, BodyError},
+    ApiError, Metrics, Registry, console,
+    console::LakeView,
+    openapi::{self, ErrorBody, ModelPath, PredictBody},
+    predict::{self, Answer, BodyError},
 };
 
 /// Limits of the prediction route.
@@ -51,6 +56,10 @@ pub struct AppState {
     pub registry: Arc<Registry>,
     pub metrics: Arc<Metrics>,
     pub limits: Limits,
+    /// Where the models are: the console reads their plots, reports and past versions here.
+    pub store: ModelStore,
+    /// The lake behind the console's lake and SQL views; without it they answer 404.
+    pub lake: Option<Arc<LakeView>>,
 }
 
 /// The prediction route, as the router and the metrics name it.
@@ -60,22 +69,47 @@ pub(crate) const PREDICT_ROUTE: &str = "/predict/{model}";
 #[derive(Debug, Clone)]
 struct ModelLabel(String);
 
-/// Builds the API.
+/// The documented routes: each handler is registered with its `#[utoipa::path]` declaration.
+fn documented() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(predict))
+        .routes(routes!(models))
+        .routes(routes!(model))
+        .routes(routes!(console::versions))
+        .routes(routes!(console::plot))
+        .routes(routes!(console::report))
+        .routes(routes!(console::lake))
+        .routes(routes!(console::sql))
+        .routes(routes!(health))
+        .routes(routes!(ready))
+        .routes(routes!(metrics))
+        .routes(routes!(openapi_doc))
+}
+
+/// The API document of a server with `limits`.
+pub fn api_document(limits: &Limits) -> utoipa::openapi::OpenApi {
+    openapi::document(documented().into_openapi(), limits)
+}
+
+/// Builds the API, and the console's pages at `/`.
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route(PREDICT_ROUTE, post(predict))
-        .route("/models", get(models))
-        .route("/models/{model}", get(model))
-        .route("/health", get(health))
-        .route("/ready", get(ready))
-        .route("/metrics", get(metrics))
-        .route("/openapi.json", get(openapi_doc))
+    let (router, doc) = documented().split_for_parts();
+    let doc = Arc::new(openapi::document(doc, &state.limits));
+    let json = OpenApiJson(Bytes::from(serde_json::to_vec(&*doc).unwrap_or_default()));
+    let allowed = doc.clone();
+    router
+        .merge(console::pages())
         .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
+        .method_not_allowed_fallback(move |r: Request| method_not_allowed(allowed.clone(), r))
+        .layer(Extension(json))
         .layer(DefaultBodyLimit::max(state.limits.max_body_bytes))
         .layer(middleware::from_fn_with_state(state.clone(), track))
         .with_state(state)
 }
+
+/// The server's document, serialized once.
+#[derive(Debug, Clone)]
+struct OpenApiJson(Bytes);
 
 async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
@@ -117,6 +151,23 @@ impl<S: Send + Sync> FromRequestParts<S> for ContentType {
     }
 }
 
+/// Predict the cluster of one review or a batch
+#[utoipa::path(post, path = "/predict/{model}", params(ModelPath),
+    request_body(content = PredictBody, content_type = "application/json", examples(
+        ("readme" = (value = json!({ "rating": 4, "likes": 15, "length": 300 }))),
+        ("original_code" = (value = json!({ "review_rating": "4", "review_likes": "15", "review_length": "300" }))),
+        ("text" = (value = json!({ "rating": 5, "likes": 0, "review_text": "Great app" }))),
+        ("batch" = (value = json!({ "instances": [ { "rating": 4, "likes": 15, "length": 300 }, { "rating": 1, "likes": 0, "length": 20 } ] })))
+    )),
+    responses(
+        (status = 200, description = "The predicted cluster(s)", body = Answer<'static>),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 404, description = "Unknown model; the body lists the available ones", body = ErrorBody),
+        (status = 405, description = "Wrong method", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Content-Type is not application/json", body = ErrorBody),
+        (status = 422, description = "A field is missing, not a number, or out of range; the body names it", body = ErrorBody)
+    ))]
 async fn predict(
     State(state): State<AppState>,
     Path(name): Path<String>,
@@ -137,6 +188,8 @@ async fn predict(
     response
 }
 
+/// The loaded models and their key figures
+#[utoipa::path(get, path = "/models", responses((status = 200, description = "Models", body = Object)))]
 async fn models(State(state): State<AppState>) -> Json<serde_json::Value> {
     let models: Vec<_> = state
         .registry
@@ -163,6 +216,10 @@ async fn models(State(state): State<AppState>) -> Json<serde_json::Value> {
     Json(json!({ "models": models }))
 }
 
+/// One model's whole document: parameters, centroids, figures and lineage
+#[utoipa::path(get, path = "/models/{model}", params(ModelPath), responses(
+    (status = 200, description = "The model document", body = Object),
+    (status = 404, description = "Unknown model", body = ErrorBody)))]
 async fn model(State(state): State<AppState>, Path(name): Path<String>) -> Response {
     match state.registry.get(&name) {
         Some(l) => {
@@ -184,10 +241,16 @@ fn public_doc(doc: &train::ModelDoc) -> serde_json::Value {
     value
 }
 
+/// Liveness
+#[utoipa::path(get, path = "/health", responses((status = 200, description = "The process is up", body = Object)))]
 async fn health() -> Json<serde_json::Value> {
     Json(json!({ "status": "ok" }))
 }
 
+/// Readiness: at least one model is loaded
+#[utoipa::path(get, path = "/ready", responses(
+    (status = 200, description = "Ready", body = Object),
+    (status = 503, description = "No model loaded", body = Object)))]
 async fn ready(State(state): State<AppState>) -> Response {
     let snapshot = state.registry.snapshot();
     let models: Vec<_> = snapshot
@@ -205,16 +268,24 @@ async fn ready(State(state): State<AppState>) -> Response {
     }
 }
 
+/// Prometheus metrics
+#[utoipa::path(get, path = "/metrics", responses((status = 200, description = "OpenMetrics text", body = String, content_type = "application/openmetrics-text")))]
 async fn metrics(State(state): State<AppState>) -> Response {
+    state
+        .metrics
+        .models_loaded
+        .set(state.registry.snapshot().len() as i64);
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(state.registry.snapshot().len()),
+        [(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
+        state.metrics.render(),
     )
         .into_response()
 }
 
-async fn openapi_doc(State(state): State<AppState>) -> Json<serde_json::Value> {
-    Json(openapi::document(&state.limits))
+/// This document
+#[utoipa::path(get, path = "/openapi.json", responses((status = 200, description = "OpenAPI 3.1", body = Object)))]
+async fn openapi_doc(Extension(doc): Extension<OpenApiJson>) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], doc.0).into_response()
 }
 
 async fn not_found(request: Request) -> ApiError {
@@ -228,12 +299,8 @@ async fn not_found(request: Request) -> ApiError {
     )
 }
 
-async fn method_not_allowed(request: Request) -> ApiError {
-    let allowed = openapi::ROUTES
-        .iter()
-        .filter(|(_, path)| openapi::matches(path, request.uri().path()))
-        .map(|(m, _)| m.to_uppercase())
-        .collect::<Vec<_>>();
+async fn method_not_allowed(doc: Arc<utoipa::openapi::OpenApi>, request: Request) -> ApiError {
+    let allowed = openapi::allowed_methods(&doc, request.uri().path());
     ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         format!(

@@ -6,8 +6,9 @@
 //! and closed), and shutdown waits at most `drain_timeout` for requests in flight.
 
 use std::{
+    convert::Infallible,
     future::Future,
-    sync::{Arc, LazyLock, atomic::Ordering},
+    sync::{Arc, LazyLock},
     time::Duration,
 };
 
@@ -17,6 +18,7 @@ use hyper_util::{
     rt::{TokioIo, TokioTimer},
     server::graceful::GracefulShutdown,
 };
+use prometheus_client::metrics::counter::Counter;
 use tokio::{
     io::AsyncWriteExt,
     net::{TcpListener, TcpStream},
@@ -25,7 +27,7 @@ use tokio::{
 use tower_service::Service;
 use train::ModelStore;
 
-use crate::{Api, AppState, Limits, Metrics, Registry};
+use crate::{Api, AppState, LakeView, Limits, Metrics, Registry};
 
 /// How to serve.
 #[derive(Debug, Clone)]
@@ -84,9 +86,10 @@ static BUSY: LazyLock<Vec<u8>> = LazyLock::new(|| {
 
 /// Loads the models, then serves until `shutdown` resolves; requests in flight get
 /// `drain_timeout` to finish. `on_ready` is called with the bound address once the server
-/// accepts connections.
+/// accepts connections. `lake` is what the console shows of the lake, if anything.
 pub async fn run(
     store: ModelStore,
+    lake: Option<Arc<LakeView>>,
     options: ServeOptions,
     on_ready: impl FnOnce(std::net::SocketAddr),
     shutdown: impl Future<Output = ()> + Send + 'static,
@@ -98,17 +101,14 @@ pub async fn run(
     if registry.snapshot().is_empty() {
         tracing::warn!("no model loaded yet; /ready answers 503 until one is trained");
     }
-    let listener = TcpListener::bind(&options.bind)
-        .await
-        .map_err(|source| ServeError::Bind {
-            addr: options.bind.clone(),
-            source,
-        })?;
+    let listener = bind(&options.bind).await?;
     let addr = listener.local_addr()?;
     let state = AppState {
         registry: registry.clone(),
         metrics: metrics.clone(),
         limits: options.limits,
+        store: store.clone(),
+        lake,
     };
     let reloader = tokio::spawn(reload_loop(
         store,
@@ -118,19 +118,53 @@ pub async fn run(
     ));
     tracing::info!(%addr, models = registry.snapshot().len(), max_connections = options.max_connections, "listening");
     on_ready(addr);
-    accept_loop(listener, Api::new(state), &options, &metrics, shutdown).await;
+    accept_loop(
+        listener,
+        Api::new(state),
+        &options,
+        metrics.connections_refused.clone(),
+        shutdown,
+    )
+    .await;
     reloader.abort();
     tracing::info!("server stopped");
     Ok(())
 }
 
-async fn accept_loop(
+/// Binds `addr` as the API server does (the same error when it cannot).
+pub async fn bind(addr: &str) -> Result<TcpListener, ServeError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServeError::Bind {
+            addr: addr.to_string(),
+            source,
+        })
+}
+
+/// Serves `router` on `listener` with the same connection limits and deadlines as the API (a
+/// metrics endpoint beside a long-running job, say) until `shutdown` resolves.
+pub async fn serve_router(
     listener: TcpListener,
-    api: Api,
+    router: axum::Router,
     options: &ServeOptions,
-    metrics: &Arc<Metrics>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
+    accept_loop(listener, router, options, Counter::default(), shutdown).await;
+}
+
+async fn accept_loop<S>(
+    listener: TcpListener,
+    service: S,
+    options: &ServeOptions,
+    refused: Counter,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) where
+    S: Service<axum::extract::Request, Response = axum::response::Response, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send,
+{
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(options.header_timeout)
@@ -153,16 +187,16 @@ async fn accept_loop(
         };
         let _ = stream.set_nodelay(true);
         let Ok(slot) = slots.clone().try_acquire_owned() else {
-            metrics.connections_refused.fetch_add(1, Ordering::Relaxed);
+            refused.inc();
             tokio::spawn(refuse(stream));
             continue;
         };
-        let api = api.clone();
-        let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
-            let mut api = api.clone();
-            api.call(request.map(Body::new))
+        let service = service.clone();
+        let per_request = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
+            let mut service = service.clone();
+            service.call(request.map(Body::new))
         });
-        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), per_request));
         tokio::spawn(async move {
             // A client that goes away or times out is not the server's error.
             if let Err(e) = connection.await {
@@ -198,13 +232,13 @@ async fn refuse(mut stream: TcpStream) {
 fn log_report(report: &crate::ReloadReport, trigger: &str, metrics: Option<&Metrics>) {
     for (name, version) in &report.loaded {
         if let Some(m) = metrics {
-            m.reloads.fetch_add(1, Ordering::Relaxed);
+            m.reloads.inc();
         }
         tracing::info!(model = %name, version, trigger, "model version loaded");
     }
     for (name, reason) in &report.refused {
         if let Some(m) = metrics {
-            m.reload_failures.fetch_add(1, Ordering::Relaxed);
+            m.reload_failures.inc();
         }
         tracing::error!(model = %name, %reason, trigger, "model version refused; the previous one (if any) keeps serving");
     }

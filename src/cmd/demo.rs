@@ -159,7 +159,7 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
     };
     eprintln!(
         "[5/5] pipeline ready in {:.1} s; serving the models on {base} (Ctrl-C stops)\n\n\
-         Try:\n  curl -s -X POST {base}/predict/model_1 -H 'Content-Type: application/json' -d '{{\"rating\": 4, \"likes\": 15, \"length\": 300}}'\n  \
+         Open the console: {base}/\n\nTry:\n  curl -s -X POST {base}/predict/model_1 -H 'Content-Type: application/json' -d '{{\"rating\": 4, \"likes\": 15, \"length\": 300}}'\n  \
          curl -s -X POST {base}/predict/model_2 -H 'Content-Type: application/json' -d '{{\"review_rating\": \"1\", \"review_likes\": \"0\", \"review_text\": \"Keeps crashing\"}}'\n  \
          curl -s {base}/models\n  reviewlake sql{lake_flag}          # SQL prompt over the lake\n  reviewlake models{lake_flag}\n",
         started.elapsed().as_secs_f64()
@@ -174,6 +174,8 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
             args.lake.lake.as_str(),
             "--bind",
             args.bind.as_str(),
+            // The demo runs on loopback for one person: its console gets the SQL box.
+            "--enable-sql",
         ])?;
         ServeArgs::from_arg_matches(&matches)?
     };

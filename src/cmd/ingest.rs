@@ -1,13 +1,19 @@
 use anyhow::Context;
-use std::sync::{Arc, atomic::AtomicBool};
+use std::sync::{
+    Arc,
+    atomic::{AtomicBool, Ordering},
+};
 
-use ingest::{DecodeOptions, IngestOptions, IngestSummary};
+use axum::{Json, Router, http::header, response::IntoResponse, routing::get};
+use ingest::{DecodeOptions, IngestMetrics, IngestOptions, IngestSummary};
 use lake::{Lake, WriteOptions};
+use tokio::net::TcpListener;
 
 use crate::{cli::IngestArgs, signals};
 
 pub(crate) async fn run(args: IngestArgs) -> anyhow::Result<()> {
     let lake = Lake::open(&args.lake.lake)?;
+    let metrics = Arc::new(IngestMetrics::default());
     let options = IngestOptions {
         kafka: args.kafka.options(),
         group_id: args.group,
@@ -25,8 +31,27 @@ pub(crate) async fn run(args: IngestArgs) -> anyhow::Result<()> {
             ..Default::default()
         },
         storage_attempts: args.storage_attempts,
+        metrics: metrics.clone(),
     };
-    let summary = consume(lake, options, signals::stop_flag()).await?;
+    let stop = signals::stop_flag();
+    let server = match &args.metrics_bind {
+        Some(bind) => {
+            let listener = serve::server::bind(bind).await?;
+            tracing::info!(addr = %listener.local_addr()?, "ingest metrics on /metrics, status on /status");
+            Some(tokio::spawn(serve_metrics(
+                listener,
+                metrics.clone(),
+                stop.clone(),
+            )))
+        }
+        None => None,
+    };
+    let summary = consume(lake, options, stop.clone()).await;
+    stop.store(true, Ordering::Relaxed);
+    if let Some(server) = server {
+        server.await.context("metrics server panicked")?;
+    }
+    let summary = summary?;
     println!(
         "ingested {} rows and {} rejected records in {} batches, {} commits ({} bytes) in {:.2} s ({:.0} records/s)",
         summary.rows,
@@ -38,6 +63,39 @@ pub(crate) async fn run(args: IngestArgs) -> anyhow::Result<()> {
         summary.records_per_sec()
     );
     Ok(())
+}
+
+/// Serves `/metrics` (Prometheus) and `/status` (the same figures per partition, as JSON) until
+/// `stop` is set, with the API server's connection limits and deadlines.
+async fn serve_metrics(listener: TcpListener, metrics: Arc<IngestMetrics>, stop: Arc<AtomicBool>) {
+    let (text, status) = (metrics.clone(), metrics);
+    let router = Router::new()
+        .route(
+            "/metrics",
+            get(move || async move {
+                (
+                    [(header::CONTENT_TYPE, serve::METRICS_CONTENT_TYPE)],
+                    text.render(),
+                )
+                    .into_response()
+            }),
+        )
+        .route(
+            "/status",
+            get(move || async move { Json(status.snapshot()) }),
+        );
+    let stopped = async move {
+        while !stop.load(Ordering::Relaxed) {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    };
+    serve::server::serve_router(
+        listener,
+        router,
+        &serve::server::ServeOptions::default(),
+        stopped,
+    )
+    .await;
 }
 
 /// Runs the ingest loop on a blocking thread until `stop` (or the end, with `exit_at_end`).

@@ -1,6 +1,6 @@
 //! `reviewlake lake ...`: inspect and maintain the lake's tables.
 
-use lake::{Lake, Snapshot, Table};
+use lake::{Lake, Snapshot};
 use serde_json::json;
 
 use crate::cli::{
@@ -10,48 +10,11 @@ use crate::cli::{
 pub(crate) async fn stats(args: StatsArgs) -> anyhow::Result<()> {
     let lake = Lake::open(&args.lake.lake)?;
     let snapshot = Snapshot::load_at(&lake, args.at.version()).await?;
-    let mut rows = Vec::new();
-    for p in snapshot.partitions() {
-        let sum = |table| {
-            p.files(table)
-                .iter()
-                .fold((0u64, 0i64, 0u64), |(n, r, b), f| {
-                    (n + 1, r + f.rows, b + f.size)
-                })
-        };
-        let (files, review_rows, bytes) = sum(Table::Reviews);
-        let (rejected_files, rejected_rows, rejected_bytes) = sum(Table::Rejected);
-        rows.push(json!({
-            "topic": p.topic,
-            "partition": p.partition,
-            "files": files,
-            "rows": review_rows,
-            "bytes": bytes,
-            "first_offset": p.files(Table::Reviews).first().map(|f| f.key.first_offset),
-            "last_offset": snapshot.taken_in(&p.topic, p.partition).await?.reviews,
-            "rejected_files": rejected_files,
-            "rejected": rejected_rows,
-            "rejected_bytes": rejected_bytes,
-        }));
-    }
-    let total = |k: &str| rows.iter().map(|r| r[k].as_i64().unwrap_or(0)).sum::<i64>();
-    let totals = json!({
-        "files": total("files"),
-        "rows": total("rows"),
-        "bytes": total("bytes"),
-        "rejected_files": total("rejected_files"),
-        "rejected": total("rejected"),
-    });
-    let versions = snapshot.versions();
+    let summary = lake::summary(&snapshot).await?;
     match args.format {
         OutputFormat::Json => {
-            let doc = json!({
-                "lake": lake.redacted_url(),
-                "reviews_version": versions.reviews,
-                "rejected_version": versions.rejected,
-                "partitions": rows,
-                "total": totals,
-            });
+            let mut doc = serde_json::to_value(&summary)?;
+            doc["lake"] = json!(lake.redacted_url());
             println!("{}", serde_json::to_string_pretty(&doc)?);
         }
         OutputFormat::Table => {
@@ -59,40 +22,50 @@ pub(crate) async fn stats(args: StatsArgs) -> anyhow::Result<()> {
             println!(
                 "lake: {} (reviews version {}, rejected version {})",
                 lake.redacted_url(),
-                version(versions.reviews),
-                version(versions.rejected)
+                version(summary.reviews_version),
+                version(summary.rejected_version)
             );
-            println!(
-                "{:<24} {:>9} {:>7} {:>10} {:>12} {:>21} {:>9}",
-                "topic", "partition", "files", "rows", "bytes", "offsets", "rejected"
-            );
-            for r in &rows {
-                let offsets = match (r["first_offset"].as_i64(), r["last_offset"].as_i64()) {
+            let line = |cells: [&str; 7]| {
+                println!(
+                    "{:<24} {:>9} {:>7} {:>10} {:>12} {:>21} {:>9}",
+                    cells[0], cells[1], cells[2], cells[3], cells[4], cells[5], cells[6]
+                );
+            };
+            line([
+                "topic",
+                "partition",
+                "files",
+                "rows",
+                "bytes",
+                "offsets",
+                "rejected",
+            ]);
+            for p in &summary.partitions {
+                let offsets = match (p.first_offset, p.last_offset) {
                     (Some(a), Some(b)) => format!("{a}..={b}"),
                     (None, Some(b)) => format!("..={b}"),
                     _ => "-".into(),
                 };
-                println!(
-                    "{:<24} {:>9} {:>7} {:>10} {:>12} {:>21} {:>9}",
-                    r["topic"].as_str().unwrap_or(""),
-                    r["partition"].to_string(),
-                    r["files"].to_string(),
-                    r["rows"].to_string(),
-                    r["bytes"].to_string(),
-                    offsets,
-                    r["rejected"].to_string(),
-                );
+                line([
+                    &p.topic,
+                    &p.partition.to_string(),
+                    &p.files.to_string(),
+                    &p.rows.to_string(),
+                    &p.bytes.to_string(),
+                    &offsets,
+                    &p.rejected.to_string(),
+                ]);
             }
-            println!(
-                "{:<24} {:>9} {:>7} {:>10} {:>12} {:>21} {:>9}",
+            let t = &summary.total;
+            line([
                 "total",
                 "",
-                totals["files"].to_string(),
-                totals["rows"].to_string(),
-                totals["bytes"].to_string(),
+                &t.files.to_string(),
+                &t.rows.to_string(),
+                &t.bytes.to_string(),
                 "",
-                totals["rejected"].to_string(),
-            );
+                &t.rejected.to_string(),
+            ]);
         }
     }
     Ok(())

@@ -336,6 +336,27 @@ impl ModelStore {
         Ok(dirs)
     }
 
+    /// The document in version folder `id` of `name` (a name [`ModelStore::versions`] lists),
+    /// read as it is: for listing past versions, not for serving them.
+    pub async fn version_doc(&self, name: &str, id: &str) -> Result<ModelDoc> {
+        check_name(name)?;
+        let dir = format!("models/{name}/versions/{id}");
+        check_dir(name, &dir)?;
+        let key = Path::from(format!("{dir}/model.json"));
+        let bytes = self
+            .store
+            .get(&key)
+            .await
+            .map_err(|e| self.err(&key, e))?
+            .bytes()
+            .await
+            .map_err(|e| self.err(&key, e))?;
+        serde_json::from_slice(&bytes).map_err(|e| Error::Artifact {
+            key: key.to_string(),
+            reason: format!("unreadable: {e}"),
+        })
+    }
+
     /// The number the next version of `name` gets.
     pub async fn next_version(&self, name: &str) -> Result<u64> {
         Ok(self

@@ -20,9 +20,13 @@ impl Run<'_> {
         batch.seen = 0;
         let writer = &self.writer;
         let topic = &self.topic;
-        let written = retry(&self.handle, self.attempts, "writing a batch", || {
+        let started = Instant::now();
+        let written = retry(&self.handle, &self.retries, "writing a batch", || {
             writer.write(topic, partition, (first, last), &reviews, Some(&rejected))
         })?;
+        self.retries.metrics.written(started.elapsed());
+        self.reject_tallies
+            .insert((partition, first), std::mem::take(&mut batch.rejects));
         tracing::debug!(
             partition,
             first,
@@ -47,10 +51,12 @@ impl Run<'_> {
         let started = Instant::now();
         let done = {
             let mut committer = consumer.context().committer();
-            retry_blocking(self.attempts, "committing", || {
+            retry_blocking(&self.retries, "committing", || {
                 self.handle.block_on(committer.commit(batches.clone()))
             })?
         };
+        let metrics = &self.retries.metrics;
+        metrics.committed(u64::from(done.commits), started.elapsed());
         tracing::debug!(
             batches = done.batches.len(),
             commits = done.commits,
@@ -62,6 +68,11 @@ impl Run<'_> {
         let mut ends: HashMap<i32, i64> = HashMap::new();
         for b in &done.batches {
             let (rows, rejected) = b.rows();
+            let tally = self
+                .reject_tallies
+                .remove(&(b.partition, b.first))
+                .unwrap_or_default();
+            metrics.batch_committed(b.partition, rows as u64, &tally, b.bytes(), b.last + 1);
             self.summary.rows += rows as u64;
             self.summary.rejected += rejected as u64;
             self.summary.files += 1;

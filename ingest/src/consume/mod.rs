@@ -13,9 +13,9 @@
 //! `retry` (lake operations with backoff) and `catchup` (topic-behind and end-of-topic checks).
 
 use std::{
-    collections::{HashMap, HashSet},
+    collections::{BTreeMap, HashMap, HashSet},
     sync::{
-        Mutex,
+        Arc, Mutex,
         atomic::{AtomicBool, Ordering},
     },
     time::{Duration, Instant},
@@ -34,7 +34,7 @@ use rdkafka::{
 };
 use tokio::runtime::Handle;
 
-use crate::{DecodeOptions, Error, KafkaOptions, Progress, Result, decode};
+use crate::{DecodeOptions, Error, IngestMetrics, KafkaOptions, Progress, Result, decode};
 
 mod catchup;
 mod flush;
@@ -44,7 +44,7 @@ mod retry;
 
 use pending::PendingBatch;
 use rebalance::{Event, IngestContext};
-use retry::{retry, retry_blocking};
+use retry::{Retries, retry, retry_blocking};
 
 /// How to ingest.
 #[derive(Debug, Clone)]
@@ -68,6 +68,8 @@ pub struct IngestOptions {
     pub write: WriteOptions,
     /// Attempts for a failing lake operation before giving up (with exponential backoff).
     pub storage_attempts: u32,
+    /// Where the run's figures are counted (served by `ingest --metrics-bind`).
+    pub metrics: Arc<IngestMetrics>,
 }
 
 impl Default for IngestOptions {
@@ -84,6 +86,7 @@ impl Default for IngestOptions {
             decode: DecodeOptions::default(),
             write: WriteOptions::default(),
             storage_attempts: 8,
+            metrics: Arc::default(),
         }
     }
 }
@@ -141,16 +144,19 @@ pub fn ingest(
     if options.commit_files == 0 {
         return Err(Error::Config("--commit-files must be at least 1".into()));
     }
-    let committer = retry(
-        &handle,
-        options.storage_attempts,
-        "opening the tables",
-        || Committer::open(&lake, &options.kafka.topic),
-    )?;
+    let retries = Retries {
+        attempts: options.storage_attempts,
+        metrics: options.metrics.clone(),
+    };
+    options.metrics.set_topic(&options.kafka.topic);
+    let committer = retry(&handle, &retries, "opening the tables", || {
+        Committer::open(&lake, &options.kafka.topic)
+    })?;
     let context = IngestContext {
         committer: Mutex::new(committer),
         handle: handle.clone(),
-        attempts: options.storage_attempts,
+        retries: retries.clone(),
+        topic: options.kafka.topic.clone(),
         events: Mutex::new(Vec::new()),
         failure: Mutex::new(None),
     };
@@ -163,6 +169,8 @@ pub fn ingest(
             ("enable.partition.eof", "true"),
             ("auto.offset.reset", "earliest"),
             ("fetch.wait.max.ms", "100"),
+            // The high watermarks behind the lag metric come with the statistics.
+            ("statistics.interval.ms", "1000"),
         ])
         .create_with_context(context)
         .map_err(|e| Error::kafka("creating the consumer", e))?;
@@ -175,8 +183,9 @@ pub fn ingest(
         topic: options.kafka.topic.clone(),
         writer: BatchWriter::new(lake, options.write.clone()),
         handle,
-        attempts: options.storage_attempts,
+        retries,
         pending: HashMap::new(),
+        reject_tallies: HashMap::new(),
         uncommitted: Vec::new(),
         oldest_uncommitted: None,
         at_end: HashSet::new(),
@@ -201,8 +210,10 @@ struct Run<'p> {
     topic: String,
     writer: BatchWriter,
     handle: Handle,
-    attempts: u32,
+    retries: Retries,
     pending: HashMap<i32, PendingBatch>,
+    /// The rejects by field of each written, uncommitted batch, by (partition, first offset).
+    reject_tallies: HashMap<(i32, i64), BTreeMap<&'static str, u64>>,
     /// Files written and waiting for their commit, in the order written.
     uncommitted: Vec<WrittenBatch>,
     oldest_uncommitted: Option<Instant>,
@@ -280,6 +291,10 @@ impl Run<'_> {
                             batch.bytes += rejected.key.map_or(0, <[u8]>::len)
                                 + rejected.payload.map_or(0, <[u8]>::len);
                             tracing::debug!(partition, offset, reason = %rejected.reason, "record rejected");
+                            *batch
+                                .rejects
+                                .entry(rejected.field.unwrap_or(lake::WHOLE_MESSAGE))
+                                .or_default() += 1;
                             batch.rejected.append(&rejected, &pos);
                         }
                     }
@@ -349,6 +364,9 @@ impl Run<'_> {
                 Event::Assigned(partitions) => {
                     for (partition, taken) in partitions {
                         self.check_offsets(consumer, partition, taken)?;
+                        self.retries
+                            .metrics
+                            .assigned(partition, taken.next_offset());
                         self.pending.insert(partition, PendingBatch::new(taken));
                         self.at_end.remove(&partition);
                     }
@@ -366,6 +384,7 @@ impl Run<'_> {
                             );
                         }
                         self.at_end.remove(&partition);
+                        self.retries.metrics.revoked(partition);
                     }
                 }
             }
@@ -383,6 +402,7 @@ impl Run<'_> {
             .map(|b| (b.last - b.first + 1) as usize)
             .sum();
         self.uncommitted.retain(|b| b.partition != partition);
+        self.reject_tallies.retain(|(p, _), _| *p != partition);
         if self.uncommitted.is_empty() {
             self.oldest_uncommitted = None;
         }

@@ -18,6 +18,8 @@ pub(super) struct PendingBatch {
     pub(super) seen: usize,
     /// Bytes of keys and payloads appended (what the batch's columns hold of them).
     pub(super) bytes: usize,
+    /// Rejected records appended, by the field at fault (`message` for the whole message).
+    pub(super) rejects: BTreeMap<&'static str, u64>,
     /// Set until the first record after a resume arrives, to report a gap at the resume point.
     pub(super) check_resume: bool,
 }
@@ -35,6 +37,7 @@ impl PendingBatch {
             oldest: None,
             seen: 0,
             bytes: 0,
+            rejects: BTreeMap::new(),
             check_resume: next_offset.is_some(),
         }
     }

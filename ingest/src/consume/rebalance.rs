@@ -12,12 +12,25 @@ pub(super) enum Event {
 pub(super) struct IngestContext {
     pub(super) committer: Mutex<Committer>,
     pub(super) handle: Handle,
-    pub(super) attempts: u32,
+    pub(super) retries: Retries,
+    pub(super) topic: String,
     pub(super) events: Mutex<Vec<Event>>,
     pub(super) failure: Mutex<Option<Error>>,
 }
 
 impl ClientContext for IngestContext {
+    /// The high watermarks of this member's partitions, for the lag metric.
+    fn stats(&self, statistics: rdkafka::Statistics) {
+        let Some(topic) = statistics.topics.get(&self.topic) else {
+            return;
+        };
+        for (partition, p) in &topic.partitions {
+            if *partition >= 0 && p.hi_offset >= 0 {
+                self.retries.metrics.high_watermark(*partition, p.hi_offset);
+            }
+        }
+    }
+
     fn error(&self, error: KafkaError, reason: &str) {
         let eof = matches!(error, KafkaError::PartitionEOF(_))
             || error.rdkafka_error_code() == Some(RDKafkaErrorCode::PartitionEOF);
@@ -116,7 +129,7 @@ impl IngestContext {
     /// How far the tables have taken `partition` in: ingest resumes after it.
     pub(super) fn resume_point(&self, partition: i32) -> Result<TakenIn> {
         let mut committer = self.committer();
-        retry_blocking(self.attempts, "reading the tables", || {
+        retry_blocking(&self.retries, "reading the tables", || {
             self.handle.block_on(committer.resume(partition))
         })
     }

@@ -2,18 +2,30 @@
 
 use super::*;
 
-/// Runs `op` on the runtime until it succeeds or `attempts` are used, backing off exponentially.
-pub(super) fn retry<T, F, Fut>(handle: &Handle, attempts: u32, what: &str, mut op: F) -> Result<T>
+/// How failing lake operations are retried, and where the retries are counted.
+#[derive(Debug, Clone)]
+pub(super) struct Retries {
+    pub(super) attempts: u32,
+    pub(super) metrics: Arc<IngestMetrics>,
+}
+
+/// Runs `op` on the runtime until it succeeds or the attempts are used, backing off exponentially.
+pub(super) fn retry<T, F, Fut>(
+    handle: &Handle,
+    retries: &Retries,
+    what: &str,
+    mut op: F,
+) -> Result<T>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = lake::Result<T>>,
 {
-    retry_blocking(attempts, what, || handle.block_on(op()))
+    retry_blocking(retries, what, || handle.block_on(op()))
 }
 
-/// Runs the blocking `op` until it succeeds or `attempts` are used, backing off exponentially.
+/// Runs the blocking `op` until it succeeds or the attempts are used, backing off exponentially.
 pub(super) fn retry_blocking<T>(
-    attempts: u32,
+    retries: &Retries,
     what: &str,
     mut op: impl FnMut() -> lake::Result<T>,
 ) -> Result<T> {
@@ -22,8 +34,9 @@ pub(super) fn retry_blocking<T>(
     loop {
         match op() {
             Ok(v) => return Ok(v),
-            Err(e) if attempt >= attempts.max(1) => return Err(e.into()),
+            Err(e) if attempt >= retries.attempts.max(1) => return Err(e.into()),
             Err(e) => {
+                retries.metrics.retried(what);
                 tracing::warn!(error = %lake::error_chain(&e), attempt, retry_in = ?delay, "{what} failed; retrying");
                 std::thread::sleep(delay);
                 delay = (delay * 2).min(Duration::from_secs(10));

@@ -63,6 +63,8 @@ pub(crate) async fn app_state(limits: Limits) -> (AppState, ModelStore) {
         registry,
         metrics: Arc::new(Metrics::default()),
         limits,
+        store: store.clone(),
+        lake: None,
     };
     (state, store)
 }
@@ -105,7 +107,7 @@ pub(crate) async fn start_with(
         ..options
     };
     let handle = tokio::spawn(async move {
-        server::run(store, options, |a| addr_tx.send(a).unwrap(), async {
+        server::run(store, None, options, |a| addr_tx.send(a).unwrap(), async {
             let _ = stop_rx.await;
         })
         .await
