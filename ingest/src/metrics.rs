@@ -7,12 +7,13 @@
 
 use std::{
     collections::BTreeMap,
+    fmt::Write,
     sync::{Mutex, atomic::AtomicU64},
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
 use prometheus_client::{
-    encoding::{EncodeLabelSet, text::encode},
+    encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder, text::encode},
     metrics::{counter::Counter, family::Family, gauge::Gauge, histogram::Histogram},
     registry::Registry,
 };
@@ -35,9 +36,54 @@ struct RejectLabels {
     field: String,
 }
 
+/// A lake operation ingest retries when it fails.
+#[derive(Debug, Clone, Copy, Hash, PartialEq, Eq)]
+#[allow(clippy::enum_variant_names)]
+pub(crate) enum LakeOp {
+    OpenTables,
+    ReadTables,
+    WriteBatch,
+    Commit,
+}
+
+impl LakeOp {
+    const ALL: [Self; 4] = [
+        Self::OpenTables,
+        Self::ReadTables,
+        Self::WriteBatch,
+        Self::Commit,
+    ];
+
+    /// Its metrics label.
+    fn label(self) -> &'static str {
+        match self {
+            Self::OpenTables => "open_tables",
+            Self::ReadTables => "read_tables",
+            Self::WriteBatch => "write_batch",
+            Self::Commit => "commit",
+        }
+    }
+
+    /// What it does, for log lines.
+    pub(crate) fn doing(self) -> &'static str {
+        match self {
+            Self::OpenTables => "opening the tables",
+            Self::ReadTables => "reading the tables",
+            Self::WriteBatch => "writing a batch",
+            Self::Commit => "committing",
+        }
+    }
+}
+
+impl EncodeLabelValue for LakeOp {
+    fn encode(&self, encoder: &mut LabelValueEncoder<'_>) -> std::fmt::Result {
+        encoder.write_str(self.label())
+    }
+}
+
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct OperationLabel {
-    operation: String,
+    operation: LakeOp,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -168,6 +214,10 @@ impl Default for IngestMetrics {
             "When the last commit landed, in seconds since the epoch",
             m.last_commit.clone(),
         );
+        // Every operation's series exists from the start, at 0: a rate over it is 0, not absent.
+        for operation in LakeOp::ALL {
+            let _ = m.retries.get_or_create(&OperationLabel { operation });
+        }
         Self { registry, ..m }
     }
 }
@@ -265,11 +315,9 @@ impl IngestMetrics {
     }
 
     /// A lake operation failed and is retried.
-    pub(crate) fn retried(&self, operation: &str) {
+    pub(crate) fn retried(&self, operation: LakeOp) {
         self.retries
-            .get_or_create(&OperationLabel {
-                operation: operation.to_string(),
-            })
+            .get_or_create(&OperationLabel { operation })
             .inc();
     }
 
@@ -362,6 +410,7 @@ mod tests {
             r#"reviewlake_ingest_rejects_total{partition="0",field="review_rating"} 2"#,
             r#"reviewlake_ingest_consumer_lag{partition="0"} 0"#,
             "reviewlake_ingest_bytes_total 4096",
+            r#"reviewlake_ingest_storage_retries_total{operation="commit"} 0"#,
         ] {
             assert!(text.contains(line), "{line} missing from\n{text}");
         }

@@ -11,7 +11,13 @@ function el(tag, text, className) {
   return node;
 }
 
-const number = (n) => (typeof n === 'number' ? n.toLocaleString('en-US', { maximumFractionDigits: 4 }) : n ?? '–');
+const number = (n) => {
+  if (typeof n !== 'number') return n ?? '–';
+  // Large figures (a model's cost) in short form, small ones with up to four decimals.
+  const options = Math.abs(n) >= 1e6 && !Number.isInteger(n)
+    ? { notation: 'compact', maximumFractionDigits: 2 } : { maximumFractionDigits: 4 };
+  return n.toLocaleString('en-US', options);
+};
 const bytes = (n) => {
   if (typeof n !== 'number') return '–';
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];

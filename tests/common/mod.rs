@@ -36,6 +36,18 @@ pub enum Needs {
     KernelReader,
     /// strace, to trace system calls.
     Strace,
+    /// Node.js, Debian's Chromium and `playwright-core` in `tests/console/node_modules`.
+    Browser,
+    /// A PromQL parser (PyPI `promql-parser`).
+    Promql,
+}
+
+/// Whether `python3 -c "import <modules>"` succeeds.
+fn python_has(modules: &str) -> bool {
+    Command::new("python3")
+        .args(["-c", &format!("import {modules}")])
+        .output()
+        .is_ok_and(|o| o.status.success())
 }
 
 fn on_path(program: &str) -> bool {
@@ -59,12 +71,19 @@ pub fn have_for(what: Needs, part: &str) -> bool {
         Needs::S3 => std::env::var_os("REVIEWLAKE_TEST_S3").is_some(),
         Needs::Moto => on_path("moto_server"),
         Needs::Strace => on_path("strace"),
-        Needs::KernelReader => *KERNEL.get_or_init(|| {
-            Command::new("python3")
-                .args(["-c", "import delta_kernel_rust_sharing_wrapper, pyarrow"])
-                .output()
-                .is_ok_and(|o| o.status.success())
-        }),
+        Needs::KernelReader => {
+            *KERNEL.get_or_init(|| python_has("delta_kernel_rust_sharing_wrapper, pyarrow"))
+        }
+        Needs::Promql => python_has("promql_parser"),
+        Needs::Browser => {
+            on_path("node")
+                && std::path::Path::new(CHROMIUM).is_file()
+                && std::path::Path::new(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/tests/console/node_modules/playwright-core"
+                ))
+                .is_dir()
+        }
     };
     if here {
         return true;
@@ -84,6 +103,9 @@ pub fn have_for(what: Needs, part: &str) -> bool {
     );
     false
 }
+
+/// Debian's Chromium, which the browser tests drive.
+pub const CHROMIUM: &str = "/usr/bin/chromium";
 
 /// The broker under test (`scripts/services.sh up` exports it).
 pub fn brokers() -> String {
@@ -604,6 +626,15 @@ pub fn free_loopback_addr() -> String {
 
 /// A minimal HTTP/1.1 POST of a JSON body over a plain socket: status and body.
 pub fn http_post(addr: &str, path: &str, body: &str) -> (u16, String) {
+    http_request(addr, "POST", path, body)
+}
+
+/// A minimal HTTP/1.1 GET over a plain socket: status and body.
+pub fn http_get(addr: &str, path: &str) -> (u16, String) {
+    http_request(addr, "GET", path, "")
+}
+
+fn http_request(addr: &str, method: &str, path: &str, body: &str) -> (u16, String) {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(addr).unwrap();
     stream
@@ -611,7 +642,7 @@ pub fn http_post(addr: &str, path: &str, body: &str) -> (u16, String) {
         .unwrap();
     write!(
         stream,
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )
     .unwrap();
@@ -660,6 +691,34 @@ pub fn wait_for_line(
         lines.push(line);
         if done {
             return lines;
+        }
+    }
+}
+
+/// A child process killed when dropped, so that a failing test leaves none running (an orphan
+/// keeps the test's output pipe open, and the run waits on it).
+pub struct Running(Option<Child>);
+
+impl Running {
+    pub fn new(child: Child) -> Self {
+        Self(Some(child))
+    }
+
+    pub fn child(&mut self) -> &mut Child {
+        self.0.as_mut().expect("running")
+    }
+
+    /// Sends SIGTERM and asserts a clean exit.
+    pub fn terminate(mut self) {
+        terminate(self.0.take().expect("running"));
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
         }
     }
 }

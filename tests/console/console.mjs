@@ -3,14 +3,16 @@
 // submits a prediction, runs SQL (and a refused write), and saves screenshots on a desktop and a
 // phone-sized screen. Run by tests/console.rs:
 //
-//   node tests/console/console.mjs BASE_URL OUT_DIR EXPECTED_ROWS EXPECTED_REJECTED
+//   node tests/console/console.mjs BASE_URL OUT_DIR EXPECTED_ROWS EXPECTED_REJECTED [lag]
+//
+// With `lag`, the server reads a caught-up ingest's status: the console must show its lag as 0.
 //
 // Exits non-zero with the reason on the first failed check.
 import { chromium } from 'playwright-core';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-const [base, outDir, expectedRows, expectedRejected] = process.argv.slice(2);
+const [base, outDir, expectedRows, expectedRejected, lag] = process.argv.slice(2);
 if (!base || !outDir || !expectedRows || !expectedRejected) {
   console.error('usage: console.mjs BASE_URL OUT_DIR EXPECTED_ROWS EXPECTED_REJECTED');
   process.exit(2);
@@ -54,6 +56,12 @@ try {
     boxes.map((b) => [b.querySelector('span').textContent, b.querySelector('b').textContent.replace(/,/g, '')])));
   check(totals.reviews === expectedRows, `the lake shows ${expectedRows} reviews (shows ${totals.reviews})`);
   check(totals.rejected === expectedRejected, `the lake shows ${expectedRejected} rejected (shows ${totals.rejected})`);
+  if (lag === 'lag') {
+    const ingest = await page.textContent('#ingest');
+    check(/total lag 0$/.test(ingest), `ingest's lag is shown (${ingest})`);
+    const lags = await page.$$eval('#partitions tbody tr td:last-child', (cells) => cells.map((c) => c.textContent));
+    check(lags.length > 0 && lags.every((l) => l === '0'), `each partition's lag is 0 (${lags.join(', ')})`);
+  }
   const commits = await page.$$eval('#commits tbody tr', (rows) => rows.length);
   check(commits > 0, `the latest commits are listed (${commits})`);
   const rejectFields = await page.$$eval('#rejects tbody tr td:first-child', (cells) => cells.map((c) => c.textContent));

@@ -47,7 +47,7 @@ impl Run<'_> {
             .collect();
         let standing = {
             let mut committer = consumer.context().committer();
-            retry_blocking(&self.retries, "reading the tables", || {
+            retry_blocking(&self.retries, LakeOp::ReadTables, || {
                 self.handle.block_on(committer.standing(&partitions))
             })?
         };

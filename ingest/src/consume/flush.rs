@@ -21,7 +21,7 @@ impl Run<'_> {
         let writer = &self.writer;
         let topic = &self.topic;
         let started = Instant::now();
-        let written = retry(&self.handle, &self.retries, "writing a batch", || {
+        let written = retry(&self.handle, &self.retries, LakeOp::WriteBatch, || {
             writer.write(topic, partition, (first, last), &reviews, Some(&rejected))
         })?;
         self.retries.metrics.written(started.elapsed());
@@ -51,7 +51,7 @@ impl Run<'_> {
         let started = Instant::now();
         let done = {
             let mut committer = consumer.context().committer();
-            retry_blocking(&self.retries, "committing", || {
+            retry_blocking(&self.retries, LakeOp::Commit, || {
                 self.handle.block_on(committer.commit(batches.clone()))
             })?
         };

@@ -34,7 +34,9 @@ use rdkafka::{
 };
 use tokio::runtime::Handle;
 
-use crate::{DecodeOptions, Error, IngestMetrics, KafkaOptions, Progress, Result, decode};
+use crate::{
+    DecodeOptions, Error, IngestMetrics, KafkaOptions, Progress, Result, decode, metrics::LakeOp,
+};
 
 mod catchup;
 mod flush;
@@ -149,7 +151,7 @@ pub fn ingest(
         metrics: options.metrics.clone(),
     };
     options.metrics.set_topic(&options.kafka.topic);
-    let committer = retry(&handle, &retries, "opening the tables", || {
+    let committer = retry(&handle, &retries, LakeOp::OpenTables, || {
         Committer::open(&lake, &options.kafka.topic)
     })?;
     let context = IngestContext {

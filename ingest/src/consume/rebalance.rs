@@ -129,7 +129,7 @@ impl IngestContext {
     /// How far the tables have taken `partition` in: ingest resumes after it.
     pub(super) fn resume_point(&self, partition: i32) -> Result<TakenIn> {
         let mut committer = self.committer();
-        retry_blocking(&self.retries, "reading the tables", || {
+        retry_blocking(&self.retries, LakeOp::ReadTables, || {
             self.handle.block_on(committer.resume(partition))
         })
     }

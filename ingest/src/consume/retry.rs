@@ -13,7 +13,7 @@ pub(super) struct Retries {
 pub(super) fn retry<T, F, Fut>(
     handle: &Handle,
     retries: &Retries,
-    what: &str,
+    what: LakeOp,
     mut op: F,
 ) -> Result<T>
 where
@@ -26,7 +26,7 @@ where
 /// Runs the blocking `op` until it succeeds or the attempts are used, backing off exponentially.
 pub(super) fn retry_blocking<T>(
     retries: &Retries,
-    what: &str,
+    what: LakeOp,
     mut op: impl FnMut() -> lake::Result<T>,
 ) -> Result<T> {
     let mut delay = Duration::from_millis(100);
@@ -37,7 +37,7 @@ pub(super) fn retry_blocking<T>(
             Err(e) if attempt >= retries.attempts.max(1) => return Err(e.into()),
             Err(e) => {
                 retries.metrics.retried(what);
-                tracing::warn!(error = %lake::error_chain(&e), attempt, retry_in = ?delay, "{what} failed; retrying");
+                tracing::warn!(error = %lake::error_chain(&e), attempt, retry_in = ?delay, "{} failed; retrying", what.doing());
                 std::thread::sleep(delay);
                 delay = (delay * 2).min(Duration::from_secs(10));
                 attempt += 1;
