@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs (if missing), starts and stops the services the tests need, on loopback:
 #   - tansu, a Kafka-protocol broker (in-memory storage)
-#   - moto's S3 server (PyPI `moto[server]`, in memory), with a bucket for the tests. It refuses a
+#   - moto's S3 server (PyPI `moto[server]`, in memory), with a bucket for the tests.
+#   - (installed only) Debian's Chromium and playwright-core, for the web console's browser test. It refuses a
 #     second `If-None-Match: *` PUT of a key with 412, as S3 and MinIO do: Delta commits rely on
 #     it (tests/s3_store.rs proves it on every run). garage ignores that header, so it cannot
 #     test commits.
@@ -22,6 +23,7 @@ S3_PORT="${S3_PORT:-13900}"
 TANSU_VERSION="${TANSU_VERSION:-0.6.0}"
 MOTO_VERSION="${MOTO_VERSION:-5.2.5}"
 KERNEL_READER_VERSION="${KERNEL_READER_VERSION:-0.3.3}"
+PROMQL_PARSER_VERSION="${PROMQL_PARSER_VERSION:-0.12.0}"
 BUCKET="${REVIEWLAKE_TEST_BUCKET:-reviewlake-test}"
 CARGO_BIN="${CARGO_HOME:-$HOME/.cargo}/bin"
 export PATH="$CARGO_BIN:$PATH"
@@ -41,27 +43,46 @@ install_tansu() {
   cargo install tansu --version "$TANSU_VERSION" --features dynostore --locked
 }
 
-# moto's S3 server, and the independent Delta reader tests/external.rs compares against (Delta's
-# own kernel into pyarrow): PyPI packages, seconds to install.
+# moto's S3 server, the independent Delta reader tests/external.rs compares against (Delta's own
+# kernel into pyarrow), and the PromQL parser tests/console.rs checks the Grafana dashboard with:
+# PyPI packages, seconds to install.
 install_python_tools() {
   if command -v moto_server >/dev/null \
-    && python3 -c 'import flask, flask_cors, boto3, pyarrow, delta_kernel_rust_sharing_wrapper' 2>/dev/null; then
+    && python3 -c 'import flask, flask_cors, boto3, pyarrow, delta_kernel_rust_sharing_wrapper, promql_parser' 2>/dev/null; then
     return
   fi
-  log "installing moto[server] $MOTO_VERSION, delta-kernel-rust-sharing-wrapper and pyarrow from PyPI"
+  log "installing moto[server] $MOTO_VERSION, delta-kernel-rust-sharing-wrapper, pyarrow and promql-parser from PyPI"
   python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
-    "moto[server]==$MOTO_VERSION" "delta-kernel-rust-sharing-wrapper==$KERNEL_READER_VERSION" pyarrow
+    "moto[server]==$MOTO_VERSION" "delta-kernel-rust-sharing-wrapper==$KERNEL_READER_VERSION" pyarrow \
+    "promql-parser==$PROMQL_PARSER_VERSION"
 }
 
-# Debian tools the tests run: strace (tests/durability.rs traces the fsyncs of a commit).
+# Debian packages the tests run: strace (tests/durability.rs traces the fsyncs of a commit), and
+# Chromium, which tests/console.rs drives through the web console.
 install_debian_tools() {
-  command -v strace >/dev/null && return
+  local missing=()
+  command -v strace >/dev/null || missing+=(strace)
+  [ -x /usr/bin/chromium ] || missing+=(chromium)
+  [ ${#missing[@]} -eq 0 ] && return
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    log "installing strace (Debian package)"
-    apt-get install -y -qq strace >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq strace >/dev/null; }
+    log "installing ${missing[*]} (Debian packages; Chromium takes a minute or two)"
+    apt-get install -y -qq "${missing[@]}" >/dev/null 2>&1 \
+      || { apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null; }
   else
-    log "strace is missing and cannot be installed here (needs root and apt-get): tests/durability.rs will fail"
+    log "${missing[*]} missing and cannot be installed here (needs root and apt-get): the tests that need them fail"
   fi
+}
+
+# playwright-core from npm, pinned by tests/console/package-lock.json: it drives Debian's Chromium
+# (it downloads no browser of its own).
+install_node_tools() {
+  [ -d "$ROOT/tests/console/node_modules/playwright-core" ] && return
+  if ! command -v npm >/dev/null; then
+    log "npm is missing: tests/console.rs cannot drive the browser"
+    return
+  fi
+  log "installing playwright-core from npm (seconds)"
+  npm ci --prefix "$ROOT/tests/console" --no-audit --no-fund --loglevel=error >/dev/null
 }
 
 wait_port() { # host port what
@@ -135,6 +156,7 @@ case "${1:-}" in
     install_tansu
     install_python_tools
     install_debian_tools
+    install_node_tools
     start_tansu
     start_moto
     write_env
@@ -146,6 +168,6 @@ case "${1:-}" in
       if running "$svc"; then echo "$svc: running (pid $(cat "$STATE/$svc.pid"))"; else echo "$svc: stopped"; fi
     done
     ;;
-  install) install_tansu; install_python_tools; install_debian_tools ;;
+  install) install_tansu; install_python_tools; install_debian_tools; install_node_tools ;;
   *) echo "usage: $0 up|down|status|install" >&2; exit 2 ;;
 esac

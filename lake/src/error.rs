@@ -99,7 +99,14 @@ pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut next = Some(e);
     while let Some(cause) = next {
         let text = cause.to_string();
-        if !line.contains(&text) {
+        // A cause already said, whole or after its own prefix (DataFusion's SQL errors show
+        // their parser error's Debug form, whose source then says it again as "sql parser
+        // error: ...").
+        let said = line.contains(&text)
+            || text
+                .split_once(": ")
+                .is_some_and(|(_, rest)| line.contains(rest));
+        if !said {
             if !line.is_empty() {
                 line.push_str(": ");
             }
@@ -128,6 +135,24 @@ mod tests {
         assert_eq!(line.matches("disk on fire").count(), 1, "{line}");
         assert!(
             line.starts_with("object store error on reviews/x.parquet: "),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn a_sql_parser_error_is_said_once() {
+        let e = Error::from(datafusion::error::DataFusionError::SQL(
+            Box::new(
+                datafusion::sql::sqlparser::parser::ParserError::ParserError(
+                    "Expected: an SQL statement, found: 0".into(),
+                ),
+            ),
+            None,
+        ));
+        let line = error_chain(&e);
+        assert_eq!(
+            line.matches("Expected: an SQL statement").count(),
+            1,
             "{line}"
         );
     }

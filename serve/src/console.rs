@@ -257,6 +257,7 @@ pub(crate) async fn report(
 pub(crate) struct SqlRequest {
     /// One statement that only reads (SELECT, SHOW, DESCRIBE, EXPLAIN), over `reviews`,
     /// `rejected` and the views of the SQL folder.
+    #[schema(pattern = r"\S")]
     sql: String,
 }
 

@@ -6,7 +6,10 @@
 use serde_json::{Value, json};
 use utoipa::{
     IntoParams, OpenApi, PartialSchema, ToSchema,
-    openapi::{self, RefOr, Schema},
+    openapi::{
+        self, AllOfBuilder, ObjectBuilder, OneOfBuilder, RefOr, Schema,
+        schema::{AnyOfBuilder, SchemaType, Type},
+    },
 };
 
 use crate::{
@@ -37,34 +40,74 @@ pub(crate) struct Review;
 impl PartialSchema for Review {
     fn schema() -> RefOr<Schema> {
         let number_or_string = |description: &str, (lo, hi): (f64, f64)| {
-            json!({
-                "description": format!("{description} ({lo} to {hi}); a number or a numeric string"),
-                "oneOf": [
-                    { "type": "number", "minimum": lo, "maximum": hi },
-                    { "type": "string", "pattern": string_pattern((lo, hi)) }
-                ]
+            OneOfBuilder::new()
+                .description(Some(format!(
+                    "{description} ({lo} to {hi}); a number or a numeric string"
+                )))
+                .item(
+                    ObjectBuilder::new()
+                        .schema_type(Type::Number)
+                        .minimum(Some(lo))
+                        .maximum(Some(hi)),
+                )
+                .item(
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .pattern(Some(string_pattern((lo, hi)))),
+                )
+        };
+        let text = |description: &str| {
+            ObjectBuilder::new()
+                .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+                .description(Some(description))
+        };
+        let fields = ObjectBuilder::new()
+            .property("rating", number_or_string("Star rating", RATING_RANGE))
+            .property(
+                "review_rating",
+                number_or_string("Star rating", RATING_RANGE),
+            )
+            .property("likes", number_or_string("Thumbs-up count", LIKES_RANGE))
+            .property(
+                "review_likes",
+                number_or_string("Thumbs-up count", LIKES_RANGE),
+            )
+            .property(
+                "length",
+                number_or_string("Review length in characters", LENGTH_RANGE),
+            )
+            .property(
+                "review_length",
+                number_or_string("Review length in characters", LENGTH_RANGE),
+            )
+            .property(
+                "review_text",
+                text(
+                    "The text; its length in characters is used when no length is given (null: 0)",
+                ),
+            )
+            .property("text", text("Another spelling of review_text"));
+        // Each feature is required in either spelling: the properties and one `anyOf` of
+        // required names per feature are the parts of one `allOf`.
+        let one_of_required = |names: &[&str]| {
+            names.iter().fold(AnyOfBuilder::new(), |any, name| {
+                any.item(ObjectBuilder::new().required(*name))
             })
         };
-        from_json(json!({
-            "type": "object",
-            "description": "One review: rating, likes and length (or review_text), in either spelling.",
-            "properties": {
-                "rating": number_or_string("Star rating", RATING_RANGE),
-                "review_rating": number_or_string("Star rating", RATING_RANGE),
-                "likes": number_or_string("Thumbs-up count", LIKES_RANGE),
-                "review_likes": number_or_string("Thumbs-up count", LIKES_RANGE),
-                "length": number_or_string("Review length in characters", LENGTH_RANGE),
-                "review_length": number_or_string("Review length in characters", LENGTH_RANGE),
-                "review_text": { "type": ["string", "null"], "description": "The text; its length in characters is used when no length is given (null: 0)" },
-                "text": { "type": ["string", "null"], "description": "Another spelling of review_text" }
-            },
-            "allOf": [
-                { "anyOf": [{ "required": ["rating"] }, { "required": ["review_rating"] }] },
-                { "anyOf": [{ "required": ["likes"] }, { "required": ["review_likes"] }] },
-                { "anyOf": [{ "required": ["length"] }, { "required": ["review_length"] },
-                            { "required": ["review_text"] }, { "required": ["text"] }] }
-            ]
-        }))
+        AllOfBuilder::new()
+            .description(Some(
+                "One review: rating, likes and length (or review_text), in either spelling.",
+            ))
+            .item(fields)
+            .item(one_of_required(&["rating", "review_rating"]))
+            .item(one_of_required(&["likes", "review_likes"]))
+            .item(one_of_required(&[
+                "length",
+                "review_length",
+                "review_text",
+                "text",
+            ]))
+            .into()
     }
 }
 
@@ -166,4 +209,40 @@ pub fn matches(template: &str, path: &str) -> bool {
         && t.iter()
             .zip(&p)
             .all(|(a, b)| (a.starts_with('{') && !b.is_empty()) || a == b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_review_requires_each_feature_in_either_spelling() {
+        let schema = serde_json::to_value(Review::schema()).unwrap();
+        let parts = schema["allOf"].as_array().expect("allOf kept");
+        assert!(parts[0]["properties"]["review_rating"]["oneOf"].is_array());
+        let required: Vec<Vec<Value>> = parts[1..]
+            .iter()
+            .map(|p| {
+                p["anyOf"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|r| r["required"][0].clone())
+                    .collect()
+            })
+            .collect();
+        assert_eq!(
+            required,
+            [
+                vec![json!("rating"), json!("review_rating")],
+                vec![json!("likes"), json!("review_likes")],
+                vec![
+                    json!("length"),
+                    json!("review_length"),
+                    json!("review_text"),
+                    json!("text")
+                ],
+            ]
+        );
+    }
 }

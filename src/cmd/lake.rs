@@ -87,6 +87,17 @@ pub(crate) async fn compact(args: CompactArgs) -> anyhow::Result<()> {
         );
     })
     .await?;
+    // The figures a log collector keeps, as ingest's metrics name them.
+    tracing::info!(
+        merged_files = summary.inputs,
+        files = summary.outputs,
+        rows = summary.rows,
+        commits = summary.commits,
+        bytes_before = summary.bytes_before,
+        bytes = summary.bytes_after,
+        seconds = started.elapsed().as_secs_f64(),
+        "compaction done"
+    );
     println!(
         "merged {} files into {} ({} rows, {} -> {} bytes) in {} commits, in {:.2} s",
         summary.inputs,

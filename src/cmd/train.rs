@@ -88,6 +88,18 @@ pub(crate) async fn run(args: TrainArgs) -> anyhow::Result<()> {
             continue;
         };
         let (doc, current) = publish(&store, &lineage, fitted).await?;
+        tracing::info!(
+            model = %doc.name,
+            version = doc.version,
+            rows = doc.rows_used,
+            rows_excluded = doc.rows_excluded,
+            iterations = doc.iterations,
+            cost = doc.cost,
+            silhouette = doc.silhouette,
+            query_seconds = doc.timings.query_seconds,
+            fit_seconds = doc.timings.fit_seconds,
+            "model published"
+        );
         eprintln!(
             "[{}/{total}] {}: {} iterations, cost {:.6e}, silhouette {}, sizes {:?} -> version {} ({})",
             i + 1,
@@ -100,6 +112,12 @@ pub(crate) async fn run(args: TrainArgs) -> anyhow::Result<()> {
             current.dir
         );
     }
+    tracing::info!(
+        trained = total - failed.len(),
+        failed = failed.len(),
+        seconds = started.elapsed().as_secs_f64(),
+        "training done"
+    );
     eprintln!(
         "trained {} of {total} model(s) in {:.2}s; models in {}",
         total - failed.len(),
