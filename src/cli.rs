@@ -650,7 +650,10 @@ mod tests {
                 }
             }
         }
-        assert_eq!(ports, 4, "Kafka, MinIO and its console, serve");
+        assert_eq!(
+            ports, 7,
+            "Kafka, MinIO and its console, serve, ingest's metrics, Prometheus, Grafana"
+        );
         // serve reads the lake and the models, never Kafka.
         let serve = compose.split("\n  serve:\n").nth(1).unwrap();
         let serve = serve.split("\n  train:\n").next().unwrap();
