@@ -34,6 +34,8 @@ mod summary;
 mod vacuum;
 mod writer;
 
+/// The record batches the builders make and the writer takes.
+pub use arrow::array::RecordBatch;
 pub use batch::{RejectedBuilder, ReviewBuilder};
 pub use commit::{Committed, Committer, DataFile, Moved, TakenIn, WrittenBatch};
 pub use compact::{CompactOptions, CompactSummary, compact};

@@ -9,15 +9,16 @@ impl Run<'_> {
         let Some(batch) = self.pending.get_mut(&partition) else {
             return Ok(());
         };
-        let Some(first) = batch.first else {
+        let Some(FinishedBatch {
+            first,
+            last,
+            reviews,
+            rejected,
+            rejects,
+        }) = batch.finish(&self.topic)?
+        else {
             return Ok(());
         };
-        let last = batch.last;
-        let reviews = batch.reviews.finish(&self.topic)?;
-        let rejected = batch.rejected.finish(&self.topic)?;
-        batch.first = None;
-        batch.oldest = None;
-        batch.seen = 0;
         let writer = &self.writer;
         let topic = &self.topic;
         let started = Instant::now();
@@ -25,8 +26,7 @@ impl Run<'_> {
             writer.write(topic, partition, (first, last), &reviews, Some(&rejected))
         })?;
         self.retries.metrics.written(started.elapsed());
-        self.reject_tallies
-            .insert((partition, first), std::mem::take(&mut batch.rejects));
+        self.reject_tallies.insert((partition, first), rejects);
         tracing::debug!(
             partition,
             first,

@@ -22,8 +22,8 @@ use std::{
 };
 
 use lake::{
-    BatchWriter, Committer, Lake, RejectedBuilder, ReviewBuilder, SourcePosition, TakenIn,
-    WriteOptions, WrittenBatch,
+    BatchWriter, Committer, Lake, RecordBatch, RejectedBuilder, ReviewBuilder, SourcePosition,
+    TakenIn, WriteOptions, WrittenBatch,
 };
 use rdkafka::{
     ClientContext, Message, Offset, TopicPartitionList,
@@ -44,7 +44,7 @@ mod pending;
 mod rebalance;
 mod retry;
 
-use pending::PendingBatch;
+pub use pending::{FinishedBatch, PendingBatch};
 use rebalance::{Event, IngestContext};
 use retry::{Retries, retry, retry_blocking};
 
@@ -277,35 +277,8 @@ impl Run<'_> {
                         offset,
                         timestamp_ms: message.timestamp().to_millis(),
                     };
-                    match decode::decode(message.key(), message.payload(), &options.decode) {
-                        Ok(review) => {
-                            batch.bytes += message.payload_len();
-                            batch.reviews.append(&review, &pos);
-                        }
-                        Err(_) if offset <= batch.rejected_through => {
-                            tracing::debug!(
-                                partition,
-                                offset,
-                                "rejected record already in the rejected table"
-                            );
-                        }
-                        Err(rejected) => {
-                            batch.bytes += rejected.key.map_or(0, <[u8]>::len)
-                                + rejected.payload.map_or(0, <[u8]>::len);
-                            tracing::debug!(partition, offset, reason = %rejected.reason, "record rejected");
-                            *batch
-                                .rejects
-                                .entry(rejected.field.unwrap_or(lake::WHOLE_MESSAGE))
-                                .or_default() += 1;
-                            batch.rejected.append(&rejected, &pos);
-                        }
-                    }
-                    batch.first.get_or_insert(offset);
-                    batch.last = offset;
-                    batch.next_offset = offset + 1;
-                    batch.oldest.get_or_insert_with(Instant::now);
-                    batch.seen += 1;
-                    if batch.seen >= options.batch_rows || batch.bytes >= options.batch_bytes {
+                    batch.take(message.key(), message.payload(), &pos, &options.decode);
+                    if batch.is_full(options.batch_rows, options.batch_bytes) {
                         self.flush(partition)?;
                         if self.uncommitted.len() >= options.commit_files {
                             self.commit(consumer)?;
