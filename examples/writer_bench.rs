@@ -9,7 +9,10 @@
 //! rows/s, MB/s, each stage's share of the time and the peak resident memory, then checks that
 //! the lake holds every message once. Run by `bench/writer.sh`:
 //!
-//!   writer_bench [MESSAGES] [PARTITIONS] [ZSTD_LEVEL] [LAKE]
+//!   writer_bench [MESSAGES] [PARTITIONS] [ZSTD_LEVEL] [LAKE] [BATCH_ROWS]
+//!
+//! `LAKE` defaults to a temporary folder; `-` keeps that default (to give `BATCH_ROWS`, 500 as in
+//! `ingest`).
 //!
 //! With `WRITER_BENCH_DUMP=path` it also writes the messages there (partition, offset, key and
 //! payload, each length-prefixed), for the Python peer `bench/writer_peer.py` to read the same.
@@ -19,8 +22,11 @@ use std::time::{Duration, Instant};
 use ingest::{DecodeOptions, PendingBatch, source::SyntheticSource};
 use lake::{BatchWriter, Committer, Lake, SourcePosition, TakenIn, WriteOptions, WrittenBatch};
 
+// The allocator the binary runs with.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const TOPIC: &str = "netflix-reviews";
-const BATCH_ROWS: usize = 500;
 const BATCH_BYTES: usize = 64 * 1024 * 1024;
 const COMMIT_FILES: usize = 32;
 
@@ -93,7 +99,9 @@ async fn main() {
     let dir = tempfile::tempdir().unwrap();
     let location = args
         .next()
+        .filter(|a| a != "-")
         .unwrap_or_else(|| dir.path().join("lake").to_string_lossy().into_owned());
+    let batch_rows: usize = args.next().map_or(500, |a| a.parse().expect("BATCH_ROWS"));
 
     let started = Instant::now();
     let messages = messages(n, partitions);
@@ -172,7 +180,7 @@ async fn main() {
             timestamp_ms: Some(1_700_000_000_000 + m.offset),
         };
         batch.take(Some(&m.key), Some(&m.payload), &pos, &decode);
-        let full = batch.is_full(BATCH_ROWS, BATCH_BYTES);
+        let full = batch.is_full(batch_rows, BATCH_BYTES);
         take += t.elapsed();
         if full {
             flush(batch, m.partition, &mut written).await;
