@@ -11,10 +11,6 @@ use std::{
 
 use common::*;
 use lake::{Lake, Snapshot};
-use rdkafka::{
-    ClientConfig,
-    producer::{FutureProducer, FutureRecord},
-};
 use serde_json::Value;
 
 /// The sum of every sample of `metric` (all its label sets) in a Prometheus text exposition.
@@ -49,12 +45,7 @@ async fn ingest_metrics_match_the_lake_and_the_console_works_in_chromium() {
         &GOOD.to_string(),
     ]);
     // Rejects of three kinds: not JSON (the whole message), a rating out of range, no id.
-    let producer: FutureProducer = ClientConfig::new()
-        .set("bootstrap.servers", brokers())
-        .set("linger.ms", "0")
-        .set("batch.num.messages", "1")
-        .create()
-        .unwrap();
+    let producer = producer();
     let bad = [
         "{not json",
         "also not json",
@@ -62,14 +53,7 @@ async fn ingest_metrics_match_the_lake_and_the_console_works_in_chromium() {
         r#"{"review_rating":3,"review_likes":1,"review_text":"x","review_timestamp":"2024-03-01 10:00:00"}"#,
     ];
     for payload in bad {
-        producer
-            .send(
-                FutureRecord::<str, str>::to(&topic).payload(payload),
-                Duration::from_secs(10),
-            )
-            .await
-            .map_err(|(e, _)| e)
-            .unwrap();
+        send(&producer, &topic, None, Some(payload)).await;
     }
     let total = GOOD + bad.len() as u64;
 

@@ -2,14 +2,8 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::*;
 use lake::Lake;
-use rdkafka::{
-    ClientConfig,
-    producer::{FutureProducer, FutureRecord},
-};
 
 const GOOD: &str = r#"{"review_id":"good-1","pseudo_author_id":"p","author_name":"A Google user","review_text":"ok","review_rating":"4","review_likes":"2","author_app_version":"8.1","review_timestamp":"2024-03-01 10:00:00"}"#;
 
@@ -20,10 +14,7 @@ async fn malformed_messages_are_kept_with_reasons_and_counted_as_consumed() {
     }
     let topic = unique("malformed");
     create_topic(&topic, 1).await;
-    let producer: FutureProducer = ClientConfig::new()
-        .set("bootstrap.servers", brokers())
-        .create()
-        .unwrap();
+    let producer = producer();
     let big = format!(
         r#"{{"review_id":"big","review_text":"{}"}}"#,
         "x".repeat(3000)
@@ -63,18 +54,7 @@ async fn malformed_messages_are_kept_with_reasons_and_counted_as_consumed() {
         (Some("good-2"), Some(second_good), None),
     ];
     for (key, payload, _) in &messages {
-        let mut record = FutureRecord::<str, str>::to(&topic);
-        if let Some(k) = key {
-            record = record.key(k);
-        }
-        if let Some(p) = payload {
-            record = record.payload(p.as_str());
-        }
-        producer
-            .send(record, Duration::from_secs(10))
-            .await
-            .map_err(|(e, _)| e)
-            .unwrap();
+        send(&producer, &topic, *key, payload.as_deref()).await;
     }
 
     let dir = tempfile::tempdir().unwrap();
@@ -165,12 +145,7 @@ async fn large_messages_flush_by_bytes_and_oversized_ones_keep_a_bounded_prefix(
     use sha2::Digest;
     let topic = unique("large");
     create_topic(&topic, 1).await;
-    let producer: FutureProducer = ClientConfig::new()
-        .set("bootstrap.servers", brokers())
-        .set("linger.ms", "0")
-        .set("batch.num.messages", "1")
-        .create()
-        .unwrap();
+    let producer = producer();
     let limit = 64 * 1024;
     let mut sent = Vec::new();
     for i in 0..50 {
@@ -183,14 +158,7 @@ async fn large_messages_flush_by_bytes_and_oversized_ones_keep_a_bounded_prefix(
                 &format!("\"{}\"", "z".repeat(limit - GOOD.len() - 10)),
             )
         };
-        producer
-            .send(
-                FutureRecord::<str, str>::to(&topic).payload(&payload),
-                Duration::from_secs(10),
-            )
-            .await
-            .map_err(|(e, _)| e)
-            .unwrap();
+        send(&producer, &topic, None, Some(&payload)).await;
         sent.push(payload);
     }
     let dir = tempfile::tempdir().unwrap();

@@ -134,6 +134,38 @@ pub fn unique(prefix: &str) -> String {
     )
 }
 
+/// A producer to the test broker that sends each record as a batch of its own (see
+/// [`reviewlake`] for why).
+pub fn producer() -> rdkafka::producer::FutureProducer {
+    ClientConfig::new()
+        .set("bootstrap.servers", brokers())
+        .set("linger.ms", "0")
+        .set("batch.num.messages", "1")
+        .create()
+        .expect("producer")
+}
+
+/// Sends one record (either part may be absent) and waits for its acknowledgement.
+pub async fn send(
+    producer: &rdkafka::producer::FutureProducer,
+    topic: &str,
+    key: Option<&str>,
+    payload: Option<&str>,
+) {
+    let mut record = rdkafka::producer::FutureRecord::<str, str>::to(topic);
+    if let Some(k) = key {
+        record = record.key(k);
+    }
+    if let Some(p) = payload {
+        record = record.payload(p);
+    }
+    producer
+        .send(record, Duration::from_secs(10))
+        .await
+        .map_err(|(e, _)| e)
+        .expect("sent");
+}
+
 /// Creates a topic on the test broker.
 pub async fn create_topic(name: &str, partitions: i32) {
     let admin: AdminClient<DefaultClientContext> = ClientConfig::new()

@@ -284,14 +284,7 @@ impl ModelStore {
     pub async fn load_version(&self, name: &str, current: &Current) -> Result<Model> {
         check_dir(name, &current.dir)?;
         let key = Path::from(format!("{}/model.json", current.dir));
-        let bytes = self
-            .store
-            .get(&key)
-            .await
-            .map_err(|e| self.err(&key, e))?
-            .bytes()
-            .await
-            .map_err(|e| self.err(&key, e))?;
+        let bytes = self.get(&key).await?;
         let artifact = |reason: String| Error::Artifact {
             key: key.to_string(),
             reason,
@@ -343,14 +336,7 @@ impl ModelStore {
         let dir = format!("models/{name}/versions/{id}");
         check_dir(name, &dir)?;
         let key = Path::from(format!("{dir}/model.json"));
-        let bytes = self
-            .store
-            .get(&key)
-            .await
-            .map_err(|e| self.err(&key, e))?
-            .bytes()
-            .await
-            .map_err(|e| self.err(&key, e))?;
+        let bytes = self.get(&key).await?;
         serde_json::from_slice(&bytes).map_err(|e| Error::Artifact {
             key: key.to_string(),
             reason: format!("unreadable: {e}"),
@@ -415,14 +401,19 @@ impl ModelStore {
     /// Reads one file of a version (`plot.svg`, `report.md`, ...).
     pub async fn read(&self, name: &str, current: &Current, file: &str) -> Result<Bytes> {
         check_dir(name, &current.dir)?;
-        let key = Path::from(format!("{}/{file}", current.dir));
-        self.store
-            .get(&key)
+        self.get(&Path::from(format!("{}/{file}", current.dir)))
             .await
-            .map_err(|e| self.err(&key, e))?
+    }
+
+    /// The bytes at `key`.
+    async fn get(&self, key: &Path) -> Result<Bytes> {
+        self.store
+            .get(key)
+            .await
+            .map_err(|e| self.err(key, e))?
             .bytes()
             .await
-            .map_err(|e| self.err(&key, e))
+            .map_err(|e| self.err(key, e))
     }
 
     /// All keys under a model, for tests and cleanup tools.
