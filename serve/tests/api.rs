@@ -430,15 +430,7 @@ async fn real_socket_and_a_reload_under_load_fail_no_request() {
     let (base, stop, server) = start(store.clone(), Duration::from_millis(100)).await;
     let client = reqwest::Client::new();
     let url = format!("{base}/predict/model_1");
-    let r: Value = client
-        .post(&url)
-        .json(&json!({"rating": 4, "likes": 1, "length": 25}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let r = predict_one(&client, &url).await;
     assert_eq!(
         r,
         json!({"prediction": 0, "model": "model_1", "version": 1})
@@ -532,27 +524,12 @@ async fn real_socket_and_a_reload_under_load_fail_no_request() {
         "the load ran: {}",
         ok.load(Ordering::Relaxed)
     );
-    let r: Value = client
-        .post(&url)
-        .json(&json!({"rating": 4, "likes": 1, "length": 25}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let r = predict_one(&client, &url).await;
     assert_eq!(
         r["version"], 5,
         "the damaged version must not replace the good one"
     );
-    let metrics = client
-        .get(format!("{base}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = metrics_text(&base).await;
     assert!(
         metrics.contains("reviewlake_model_reloads_total 4"),
         "{metrics}"

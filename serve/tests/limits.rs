@@ -98,12 +98,7 @@ async fn a_body_that_trickles_in_is_answered_408_at_the_request_deadline() {
         assert!(answer.starts_with("HTTP/1.1 408"), "{path}: {answer}");
         assert!(answer.contains("did not arrive within"), "{answer}");
     }
-    let metrics = reqwest::get(format!("http://{addr}/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = metrics_text(&format!("http://{addr}")).await;
     assert!(
         metrics.contains("reviewlake_request_timeouts_total 2"),
         "{metrics}"

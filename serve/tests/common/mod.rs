@@ -116,3 +116,26 @@ pub(crate) async fn start_with(
     let addr = addr_rx.await.unwrap();
     (addr.to_string(), stop_tx, handle)
 }
+
+/// The JSON answer to a prediction of `{"rating": 4, "likes": 1, "length": 25}` at `url`.
+pub(crate) async fn predict_one(client: &reqwest::Client, url: &str) -> serde_json::Value {
+    client
+        .post(url)
+        .json(&serde_json::json!({"rating": 4, "likes": 1, "length": 25}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// The server's `/metrics` text; `base` is `http://host:port`.
+pub(crate) async fn metrics_text(base: &str) -> String {
+    reqwest::get(format!("{base}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
