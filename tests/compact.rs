@@ -159,15 +159,7 @@ async fn ingest_beside_and_after_compaction_duplicates_nothing() {
     let lake = Lake::open(&location).unwrap();
     let topic = unique("compact-ingest");
     create_topic(&topic, 2).await;
-    run_ok(&[
-        "produce",
-        "--topic",
-        &topic,
-        "--synthetic",
-        "3000",
-        "--seed",
-        "1",
-    ]);
+    produce_synthetic(&topic, 3000, 1, &[]);
     let group = unique("g");
     let mut ingest = reviewlake()
         .args([
@@ -178,15 +170,7 @@ async fn ingest_beside_and_after_compaction_duplicates_nothing() {
         .unwrap();
     assert_eq!(ingest_while_compacting(&location, 3000).await, 3000);
     // More data while compaction keeps running beside the live ingest.
-    run_ok(&[
-        "produce",
-        "--topic",
-        &topic,
-        "--synthetic",
-        "2000",
-        "--seed",
-        "2",
-    ]);
+    produce_synthetic(&topic, 2000, 2, &[]);
     assert_eq!(ingest_while_compacting(&location, 5000).await, 5000);
     let _ = std::process::Command::new("kill")
         .arg("-TERM")

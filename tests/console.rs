@@ -37,13 +37,7 @@ async fn ingest_metrics_match_the_lake_and_the_console_works_in_chromium() {
     const GOOD: u64 = 3000;
     let topic = unique("console");
     create_topic(&topic, 2).await;
-    run_ok(&[
-        "produce",
-        "--topic",
-        &topic,
-        "--synthetic",
-        &GOOD.to_string(),
-    ]);
+    produce_synthetic(&topic, GOOD, 42, &[]);
     // Rejects of three kinds: not JSON (the whole message), a rating out of range, no id.
     let producer = producer();
     let bad = [

@@ -34,15 +34,7 @@ async fn crash_and_resume(location: &str) {
     const ROWS: usize = 12_000;
     let topic = unique("crash");
     create_topic(&topic, 2).await;
-    run_ok(&[
-        "produce",
-        "--topic",
-        &topic,
-        "--synthetic",
-        &ROWS.to_string(),
-        "--seed",
-        "9",
-    ]);
+    produce_synthetic(&topic, ROWS as u64, 9, &[]);
     // A few malformed messages too: rejected records must survive crashes exactly once as well.
     run_ok(&[
         "produce",

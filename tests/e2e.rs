@@ -17,15 +17,7 @@ async fn produce_ingest_query_train_serve_predict_on_s3() {
     let topic = unique("e2e");
     create_topic(&topic, 2).await;
     let lake = format!("{}/{}", s3_root(), unique("e2e-lake"));
-    run_ok(&[
-        "produce",
-        "--topic",
-        &topic,
-        "--synthetic",
-        "30000",
-        "--seed",
-        "7",
-    ]);
+    produce_synthetic(&topic, 30000, 7, &[]);
     ingest_to_end(&topic, &lake, &[]);
     let count = sql_json(
         &lake,

@@ -81,15 +81,7 @@ async fn produce_then_ingest_lands_each_row_once_local_and_s3() {
     let dir = tempfile::tempdir().unwrap();
     let topic = unique("pipeline");
     create_topic(&topic, 1).await;
-    run_ok(&[
-        "produce",
-        "--topic",
-        &topic,
-        "--synthetic",
-        "2000",
-        "--seed",
-        "11",
-    ]);
+    produce_synthetic(&topic, 2000, 11, &[]);
     for location in lake_locations(dir.path(), &unique("lake")) {
         ingest_to_end(&topic, &location, &[]);
         let lake = Lake::open(&location).unwrap();
@@ -123,16 +115,7 @@ async fn string_values_from_the_original_producer_are_accepted() {
     let dir = tempfile::tempdir().unwrap();
     let topic = unique("strings");
     create_topic(&topic, 1).await;
-    run_ok(&[
-        "produce",
-        "--topic",
-        &topic,
-        "--synthetic",
-        "700",
-        "--seed",
-        "5",
-        "--string-values",
-    ]);
+    produce_synthetic(&topic, 700, 5, &["--string-values"]);
     let location = dir.path().join("lake");
     let location = location.to_str().unwrap();
     ingest_to_end(&topic, location, &[]);
@@ -148,15 +131,7 @@ async fn two_ingest_processes_in_one_group_share_a_lake() {
     let dir = tempfile::tempdir().unwrap();
     let topic = unique("shared");
     create_topic(&topic, 3).await;
-    run_ok(&[
-        "produce",
-        "--topic",
-        &topic,
-        "--synthetic",
-        "3000",
-        "--seed",
-        "3",
-    ]);
+    produce_synthetic(&topic, 3000, 3, &[]);
     let location = dir.path().join("lake");
     let location = location.to_str().unwrap().to_string();
     let group = unique("g");

@@ -221,6 +221,23 @@ pub fn ingest_to_end(topic: &str, location: &str, extra: &[&str]) -> Output {
     run_ok(&args)
 }
 
+/// `reviewlake produce` of `n` synthetic reviews from `seed` into `topic` on the test broker, with
+/// `extra` flags; asserts success.
+pub fn produce_synthetic(topic: &str, n: u64, seed: u64, extra: &[&str]) -> Output {
+    let (n, seed) = (n.to_string(), seed.to_string());
+    let mut args = vec![
+        "produce",
+        "--topic",
+        topic,
+        "--synthetic",
+        &n,
+        "--seed",
+        &seed,
+    ];
+    args.extend_from_slice(extra);
+    run_ok(&args)
+}
+
 /// Runs the binary and asserts success.
 pub fn run_ok(args: &[&str]) -> Output {
     let out = reviewlake().args(args).output().expect("run reviewlake");
@@ -282,45 +299,59 @@ pub async fn read_table(lake: &Lake, table: Table) -> Vec<RecordBatch> {
     batches
 }
 
+/// A batch's column `name` as a primitive array of `T`.
+fn primitive<T: arrow::datatypes::ArrowPrimitiveType>(
+    b: &RecordBatch,
+    name: &str,
+) -> arrow::array::PrimitiveArray<T> {
+    b.column_by_name(name)
+        .unwrap_or_else(|| panic!("no column {name}"))
+        .as_primitive::<T>()
+        .clone()
+}
+
+/// A batch's text column `name`.
+fn text(b: &RecordBatch, name: &str) -> arrow::array::StringArray {
+    b.column_by_name(name)
+        .unwrap_or_else(|| panic!("no column {name}"))
+        .as_string::<i32>()
+        .clone()
+}
+
+/// A batch's binary column `name`.
+fn binary(b: &RecordBatch, name: &str) -> arrow::array::BinaryArray {
+    b.column_by_name(name)
+        .unwrap_or_else(|| panic!("no column {name}"))
+        .as_binary::<i32>()
+        .clone()
+}
+
+/// Row `i` of `a`, `None` where it is null.
+fn at<A: Array, T>(a: &A, i: usize, value: impl Fn(&A, usize) -> T) -> Option<T> {
+    (!a.is_null(i)).then(|| value(a, i))
+}
+
 pub async fn read_reviews(lake: &Lake) -> Vec<Row> {
     let mut rows = Vec::new();
     for b in read_table(lake, Table::Reviews).await {
-        let s = |n: &str| b.column_by_name(n).unwrap().as_string::<i32>().clone();
-        let (id, text, version) = (s("review_id"), s("review_text"), s("author_app_version"));
-        let rating = b
-            .column_by_name("review_rating")
-            .unwrap()
-            .as_primitive::<Int32Type>()
-            .clone();
-        let likes = b
-            .column_by_name("review_likes")
-            .unwrap()
-            .as_primitive::<Int64Type>()
-            .clone();
-        let ts = b
-            .column_by_name("review_timestamp")
-            .unwrap()
-            .as_primitive::<TimestampMicrosecondType>()
-            .clone();
-        let part = b
-            .column_by_name("kafka_partition")
-            .unwrap()
-            .as_primitive::<Int32Type>()
-            .clone();
-        let off = b
-            .column_by_name("kafka_offset")
-            .unwrap()
-            .as_primitive::<Int64Type>()
-            .clone();
+        let (id, review_text, version) = (
+            text(&b, "review_id"),
+            text(&b, "review_text"),
+            text(&b, "author_app_version"),
+        );
+        let rating = primitive::<Int32Type>(&b, "review_rating");
+        let likes = primitive::<Int64Type>(&b, "review_likes");
+        let ts = primitive::<TimestampMicrosecondType>(&b, "review_timestamp");
+        let part = primitive::<Int32Type>(&b, "kafka_partition");
+        let off = primitive::<Int64Type>(&b, "kafka_offset");
+        let string = |a: &arrow::array::StringArray, i: usize| a.value(i).to_string();
         for i in 0..b.num_rows() {
-            let opt =
-                |a: &arrow::array::StringArray| (!a.is_null(i)).then(|| a.value(i).to_string());
             rows.push(Row {
                 review_id: id.value(i).to_string(),
-                review_text: opt(&text),
+                review_text: at(&review_text, i, string),
                 review_rating: rating.value(i),
                 review_likes: likes.value(i),
-                author_app_version: opt(&version),
+                author_app_version: at(&version, i, string),
                 review_timestamp_us: ts.value(i),
                 partition: part.value(i),
                 offset: off.value(i),
@@ -333,44 +364,19 @@ pub async fn read_reviews(lake: &Lake) -> Vec<Row> {
 pub async fn read_rejected(lake: &Lake) -> Vec<RejectedRow> {
     let mut rows = Vec::new();
     for b in read_table(lake, Table::Rejected).await {
-        let part = b
-            .column_by_name("kafka_partition")
-            .unwrap()
-            .as_primitive::<Int32Type>()
-            .clone();
-        let off = b
-            .column_by_name("kafka_offset")
-            .unwrap()
-            .as_primitive::<Int64Type>()
-            .clone();
-        let key = b
-            .column_by_name("kafka_key")
-            .unwrap()
-            .as_binary::<i32>()
-            .clone();
-        let payload = b
-            .column_by_name("payload")
-            .unwrap()
-            .as_binary::<i32>()
-            .clone();
-        let reason = b
-            .column_by_name("reason")
-            .unwrap()
-            .as_string::<i32>()
-            .clone();
-        let field = b
-            .column_by_name("field")
-            .unwrap()
-            .as_string::<i32>()
-            .clone();
+        let part = primitive::<Int32Type>(&b, "kafka_partition");
+        let off = primitive::<Int64Type>(&b, "kafka_offset");
+        let (key, payload) = (binary(&b, "kafka_key"), binary(&b, "payload"));
+        let (reason, field) = (text(&b, "reason"), text(&b, "field"));
+        let bytes = |a: &arrow::array::BinaryArray, i: usize| a.value(i).to_vec();
         for i in 0..b.num_rows() {
             rows.push(RejectedRow {
                 partition: part.value(i),
                 offset: off.value(i),
-                key: (!key.is_null(i)).then(|| key.value(i).to_vec()),
-                payload: (!payload.is_null(i)).then(|| payload.value(i).to_vec()),
+                key: at(&key, i, bytes),
+                payload: at(&payload, i, bytes),
                 reason: reason.value(i).to_string(),
-                field: (!field.is_null(i)).then(|| field.value(i).to_string()),
+                field: at(&field, i, |a, i| a.value(i).to_string()),
             });
         }
     }
