@@ -247,16 +247,23 @@ impl IngestMetrics {
         &mut status.partitions[i]
     }
 
-    /// Sets the lag of one partition from its status, once both ends are known.
-    fn update_lag(&self, p: &mut PartitionStatus) {
+    /// Sets one partition's gauges from its status: each end once known, the lag once both are.
+    fn publish(&self, p: &mut PartitionStatus) {
+        let label = PartitionLabel {
+            partition: p.partition,
+        };
+        for (gauge, value) in [
+            (&self.high_watermark, p.high_watermark),
+            (&self.lake_offset, p.lake_offset),
+        ] {
+            if let Some(v) = value {
+                gauge.get_or_create(&label).set(v);
+            }
+        }
         if let (Some(hw), Some(next)) = (p.high_watermark, p.lake_offset) {
             let lag = (hw - next).max(0);
             p.lag = Some(lag);
-            self.lag
-                .get_or_create(&PartitionLabel {
-                    partition: p.partition,
-                })
-                .set(lag);
+            self.lag.get_or_create(&label).set(lag);
         }
     }
 
@@ -271,11 +278,8 @@ impl IngestMetrics {
             .inc();
         let mut status = self.status();
         let p = Self::partition(&mut status, partition);
-        p.lake_offset = next.or(Some(0));
-        self.lake_offset
-            .get_or_create(&PartitionLabel { partition })
-            .set(p.lake_offset.unwrap_or(0));
-        self.update_lag(p);
+        p.lake_offset = Some(next.unwrap_or(0));
+        self.publish(p);
     }
 
     /// A partition left this member: its per-partition gauges go, another member reports it.
@@ -303,10 +307,7 @@ impl IngestMetrics {
         };
         let p = &mut status.partitions[i];
         p.high_watermark = Some(offset);
-        self.high_watermark
-            .get_or_create(&PartitionLabel { partition })
-            .set(offset);
-        self.update_lag(p);
+        self.publish(p);
     }
 
     /// One batch's files were put, in `elapsed`.
@@ -366,13 +367,10 @@ impl IngestMetrics {
         p.records += rows;
         p.rejected += rejected;
         p.lake_offset = Some(p.lake_offset.map_or(next, |o| o.max(next)));
-        self.lake_offset
-            .get_or_create(&PartitionLabel { partition })
-            .set(p.lake_offset.unwrap_or(next));
-        self.update_lag(p);
+        self.publish(p);
     }
 
-    /// The text exposition, in [`CONTENT_TYPE`].
+    /// The text exposition (OpenMetrics).
     pub fn render(&self) -> String {
         let mut out = String::new();
         // Writing into a String cannot fail.

@@ -1,8 +1,5 @@
 use anyhow::Context;
-use std::sync::{
-    Arc,
-    atomic::{AtomicBool, Ordering},
-};
+use std::sync::{Arc, atomic::AtomicBool};
 
 use axum::{Json, Router, http::header, response::IntoResponse, routing::get};
 use ingest::{DecodeOptions, IngestMetrics, IngestOptions, IngestSummary};
@@ -33,7 +30,8 @@ pub(crate) async fn run(args: IngestArgs) -> anyhow::Result<()> {
         storage_attempts: args.storage_attempts,
         metrics: metrics.clone(),
     };
-    let stop = signals::stop_flag();
+    // The metrics server stops when ingest does (the sender is dropped).
+    let (done, ended) = tokio::sync::oneshot::channel::<()>();
     let server = match &args.metrics_bind {
         Some(bind) => {
             let listener = serve::server::bind(bind).await?;
@@ -41,13 +39,13 @@ pub(crate) async fn run(args: IngestArgs) -> anyhow::Result<()> {
             Some(tokio::spawn(serve_metrics(
                 listener,
                 metrics.clone(),
-                stop.clone(),
+                ended,
             )))
         }
         None => None,
     };
-    let summary = consume(lake, options, stop.clone()).await;
-    stop.store(true, Ordering::Relaxed);
+    let summary = consume(lake, options, signals::stop_flag()).await;
+    drop(done);
     if let Some(server) = server {
         server.await.context("metrics server panicked")?;
     }
@@ -66,8 +64,12 @@ pub(crate) async fn run(args: IngestArgs) -> anyhow::Result<()> {
 }
 
 /// Serves `/metrics` (Prometheus) and `/status` (the same figures per partition, as JSON) until
-/// `stop` is set, with the API server's connection limits and deadlines.
-async fn serve_metrics(listener: TcpListener, metrics: Arc<IngestMetrics>, stop: Arc<AtomicBool>) {
+/// `ended` resolves (ingest has returned), with the API server's connection limits and deadlines.
+async fn serve_metrics(
+    listener: TcpListener,
+    metrics: Arc<IngestMetrics>,
+    ended: tokio::sync::oneshot::Receiver<()>,
+) {
     let (text, status) = (metrics.clone(), metrics);
     let router = Router::new()
         .route(
@@ -84,16 +86,13 @@ async fn serve_metrics(listener: TcpListener, metrics: Arc<IngestMetrics>, stop:
             "/status",
             get(move || async move { Json(status.snapshot()) }),
         );
-    let stopped = async move {
-        while !stop.load(Ordering::Relaxed) {
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
-    };
     serve::server::serve_router(
         listener,
         router,
         &serve::server::ServeOptions::default(),
-        stopped,
+        async move {
+            let _ = ended.await;
+        },
     )
     .await;
 }
