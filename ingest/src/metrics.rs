@@ -276,6 +276,12 @@ impl IngestMetrics {
         self.rebalances
             .get_or_create(&KindLabel { kind: "assigned" })
             .inc();
+        self.resumed(partition, next);
+    }
+
+    /// This member reads `partition` on from `next`, where the tables stand (at assignment, or
+    /// after another writer's commits moved them).
+    pub(crate) fn resumed(&self, partition: i32, next: Option<i64>) {
         let mut status = self.status();
         let p = Self::partition(&mut status, partition);
         p.lake_offset = Some(next.unwrap_or(0));

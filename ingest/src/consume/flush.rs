@@ -99,6 +99,7 @@ impl Run<'_> {
             // partition is still ours, read on from where the tables stand.
             self.drop_partition(moved.partition);
             let next = moved.now.next_offset();
+            self.retries.metrics.resumed(moved.partition, next);
             tracing::warn!(
                 partition = moved.partition,
                 resume_offset = ?next,
