@@ -1,8 +1,9 @@
 //! `reviewlake lake history`: the commits of a table, newest first.
 
+use deltalake::DeltaTable;
 use futures::TryStreamExt;
 
-use crate::{Error, Lake, Result, Table, TableVersion, delta::open};
+use crate::{Error, Lake, Result, Snapshot, Table, TableVersion, delta::open};
 
 /// One commit of a table.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -23,9 +24,28 @@ pub async fn history(
     table: Table,
     limit: Option<usize>,
 ) -> Result<Vec<CommitSummary>> {
-    let Some(delta) = open(lake, table, TableVersion::Latest).await? else {
-        return Ok(Vec::new());
-    };
+    match open(lake, table, TableVersion::Latest).await? {
+        Some(delta) => commits(&delta, table, limit).await,
+        None => Ok(Vec::new()),
+    }
+}
+
+impl Snapshot {
+    /// The last `limit` commits of `table` up to this snapshot's version, newest first, read
+    /// from the table the snapshot already opened.
+    pub async fn history(&self, table: Table, limit: Option<usize>) -> Result<Vec<CommitSummary>> {
+        match self.table(table) {
+            Some(delta) => commits(delta, table, limit).await,
+            None => Ok(Vec::new()),
+        }
+    }
+}
+
+async fn commits(
+    delta: &DeltaTable,
+    table: Table,
+    limit: Option<usize>,
+) -> Result<Vec<CommitSummary>> {
     let latest = delta.version().unwrap_or(0);
     let infos: Vec<_> = delta
         .history(limit)

@@ -156,6 +156,14 @@ impl Snapshot {
             .collect()
     }
 
+    /// The Delta table of `table` this snapshot read, if it exists.
+    pub(crate) fn table(&self, table: Table) -> Option<&DeltaTable> {
+        match table {
+            Table::Reviews => self.reviews.as_ref(),
+            Table::Rejected => self.rejected.as_ref(),
+        }
+    }
+
     /// The table versions this snapshot read (`None`: the table has no commit).
     pub fn versions(&self) -> Versions {
         self.versions

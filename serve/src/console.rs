@@ -145,7 +145,9 @@ pub(crate) async fn lake(State(state): State<AppState>) -> Result<Json<Value>, A
         .map_err(lake_error)?;
     let mut commits = serde_json::Map::new();
     for table in [Table::Reviews, Table::Rejected] {
-        let history = lake::history(&view.lake, table, Some(COMMITS_SHOWN))
+        let history = query
+            .snapshot()
+            .history(table, Some(COMMITS_SHOWN))
             .await
             .map_err(lake_error)?;
         commits.insert(table.dir().to_string(), json!(history));
