@@ -169,10 +169,7 @@ pub(crate) async fn versions(
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let loaded = state
-        .registry
-        .get(&name)
-        .ok_or_else(|| ApiError::unknown_model(&name, state.registry.names()))?;
+    let loaded = state.registry.loaded(&name)?;
     let name = &loaded.model.doc.name;
     let mut ids = state.store.versions(name).await.map_err(model_error)?;
     ids.reverse();
@@ -199,10 +196,7 @@ pub(crate) async fn versions(
 
 /// Reads one file of the version a loaded model serves.
 async fn version_file(state: &AppState, name: &str, file: &str) -> Result<Bytes, ApiError> {
-    let loaded = state
-        .registry
-        .get(name)
-        .ok_or_else(|| ApiError::unknown_model(name, state.registry.names()))?;
+    let loaded = state.registry.loaded(name)?;
     state
         .store
         .read(&loaded.model.doc.name, &loaded.current, file)

@@ -52,11 +52,9 @@ pub(crate) fn respond(
     content_type: Option<&HeaderValue>,
     body: Result<Bytes, BodyError>,
 ) -> (Response, bool) {
-    let Some(loaded) = state.registry.get(name) else {
-        return (
-            ApiError::unknown_model(name, state.registry.names()).into_response(),
-            false,
-        );
+    let loaded = match state.registry.loaded(name) {
+        Ok(loaded) => loaded,
+        Err(unknown) => return (unknown.into_response(), false),
     };
     let response = answer(state, &loaded, content_type, body).unwrap_or_else(|e| e.into_response());
     (response, true)

@@ -7,7 +7,7 @@ use std::{
 
 use train::{Current, Model, ModelStore};
 
-use crate::input;
+use crate::{ApiError, input};
 
 /// One served model and the pointer it was loaded from.
 #[derive(Debug)]
@@ -44,6 +44,13 @@ impl Registry {
             .expect("registry lock")
             .get(name)
             .cloned()
+    }
+
+    /// The loaded model `name`, or the 404 that lists the loaded ones. A name from a request is
+    /// looked up here before anything else: it never reaches a storage path.
+    pub fn loaded(&self, name: &str) -> Result<Arc<Loaded>, ApiError> {
+        self.get(name)
+            .ok_or_else(|| ApiError::unknown_model(name, self.names()))
     }
 
     pub fn names(&self) -> Vec<String> {

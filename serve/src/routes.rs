@@ -221,13 +221,13 @@ async fn models(State(state): State<AppState>) -> Json<serde_json::Value> {
     (status = 200, description = "The model document", body = Object),
     (status = 404, description = "Unknown model", body = ErrorBody)))]
 async fn model(State(state): State<AppState>, Path(name): Path<String>) -> Response {
-    match state.registry.get(&name) {
-        Some(l) => {
+    match state.registry.loaded(&name) {
+        Ok(l) => {
             let mut r = Json(public_doc(&l.model.doc)).into_response();
             r.extensions_mut().insert(ModelLabel(name));
             r
         }
-        None => ApiError::unknown_model(&name, state.registry.names()).into_response(),
+        Err(unknown) => unknown.into_response(),
     }
 }
 
