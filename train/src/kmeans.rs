@@ -161,20 +161,17 @@ pub fn fit(data: ArrayView2<'_, f64>, params: &ValidParams) -> KMeansFit {
             .collect()
     };
     // Most starts end in the same few optima: each distinct one is refined once, in order of cost.
-    let mut runs = runs;
-    runs.sort_by(|a, b| {
+    let by_cost = |a: &KMeansFit, b: &KMeansFit| {
         a.cost
             .total_cmp(&b.cost)
             .then(a.best_init.cmp(&b.best_init))
-    });
+    };
+    let mut runs = runs;
+    runs.sort_by(by_cost);
     runs.dedup_by(|later, kept| later.cost <= kept.cost * (1.0 + 1e-12));
     runs.into_iter()
         .map(|fit| refine(&points, fit, threshold, params.max_iter))
-        .min_by(|a, b| {
-            a.cost
-                .total_cmp(&b.cost)
-                .then(a.best_init.cmp(&b.best_init))
-        })
+        .min_by(by_cost)
         .expect("at least one run")
 }
 
@@ -487,14 +484,7 @@ fn refine(points: &Points<'_>, mut fit: KMeansFit, threshold: f64, max_iter: usi
         if !(moved || split) {
             break;
         }
-        let (sums, counts) = cluster_sums(points, &label, k);
-        let d = points.d;
-        let centres: Vec<f64> = (0..k)
-            .flat_map(|c| {
-                let n = counts[c].max(1.0);
-                sums[c * d..(c + 1) * d].iter().map(move |s| s / n)
-            })
-            .collect();
+        let centres = ClusterSums::of(points, &label, k).centres();
         let again = lloyd(points, centres, threshold, max_iter, fit.best_init);
         if again.cost >= fit.cost * (1.0 - 1e-12) {
             break;
@@ -507,29 +497,65 @@ fn refine(points: &Points<'_>, mut fit: KMeansFit, threshold: f64, max_iter: usi
     fit
 }
 
-/// Weighted per-cluster sums (`k x d`, row-major) and weights of a labelling.
-fn cluster_sums(points: &Points<'_>, label: &[usize], k: usize) -> (Vec<f64>, Vec<f64>) {
-    let d = points.d;
-    let mut sums = vec![0.0; k * d];
-    let mut counts = vec![0.0; k];
-    for (i, &c) in label.iter().enumerate() {
-        let w = points.weight(i);
-        counts[c] += w;
-        for (s, x) in sums[c * d..(c + 1) * d].iter_mut().zip(points.row(i)) {
-            *s += w * x;
+/// A labelling's clusters in sums: enough for their centroids and their costs.
+struct ClusterSums {
+    d: usize,
+    /// Weighted sums of the points, `k x d` row-major.
+    sums: Vec<f64>,
+    /// Weights (rows).
+    counts: Vec<f64>,
+    /// Weighted sums of the points' squared norms.
+    squares: Vec<f64>,
+}
+
+impl ClusterSums {
+    fn of(points: &Points<'_>, label: &[usize], k: usize) -> Self {
+        let d = points.d;
+        let (mut sums, mut counts, mut squares) = (vec![0.0; k * d], vec![0.0; k], vec![0.0; k]);
+        for (i, &c) in label.iter().enumerate() {
+            let (x, w) = (points.row(i), points.weight(i));
+            counts[c] += w;
+            squares[c] += w * dot(x, x);
+            for (s, x) in sums[c * d..(c + 1) * d].iter_mut().zip(x) {
+                *s += w * x;
+            }
+        }
+        Self {
+            d,
+            sums,
+            counts,
+            squares,
         }
     }
-    (sums, counts)
+
+    fn sum(&self, c: usize) -> &[f64] {
+        &self.sums[c * self.d..(c + 1) * self.d]
+    }
+
+    /// The centroids, `k x d` row-major (an empty cluster's at the origin).
+    fn centres(&self) -> Vec<f64> {
+        (0..self.sums.len())
+            .map(|i| self.sums[i] / self.counts[i / self.d].max(1.0))
+            .collect()
+    }
+}
+
+/// The cost of a group of points from its weight, weighted sum and weighted sum of squared norms.
+fn group_cost(w: f64, sum: &[f64], squares: f64) -> f64 {
+    if w > 0.0 {
+        squares - dot(sum, sum) / w
+    } else {
+        0.0
+    }
 }
 
 /// Hartigan's single moves over `label` until none lowers the cost (or `max_iter` passes);
 /// whether any point moved. A move never empties a cluster.
 fn hartigan(points: &Points<'_>, label: &mut [usize], k: usize, max_iter: usize) -> bool {
     let d = points.d;
-    let (mut sums, mut counts) = cluster_sums(points, label, k);
-    let mut centres: Vec<f64> = (0..k * d)
-        .map(|i| sums[i] / counts[i / d].max(1.0))
-        .collect();
+    let clusters = ClusterSums::of(points, label, k);
+    let mut centres = clusters.centres();
+    let (mut sums, mut counts) = (clusters.sums, clusters.counts);
     let mut any = false;
     for _ in 0..max_iter {
         let mut moved = false;
@@ -575,38 +601,23 @@ fn split_pairs(points: &Points<'_>, label: &mut [usize], k: usize) -> bool {
     let mut any = false;
     for a in 0..k {
         for b in a + 1..k {
-            let (sums, counts) = cluster_sums(points, label, k);
-            if counts[a] == 0.0 || counts[b] == 0.0 {
+            let c = ClusterSums::of(points, label, k);
+            if c.counts[a] == 0.0 || c.counts[b] == 0.0 {
                 continue;
             }
             let direction: Vec<f64> = (0..d)
-                .map(|j| sums[b * d + j] / counts[b] - sums[a * d + j] / counts[a])
+                .map(|j| c.sum(b)[j] / c.counts[b] - c.sum(a)[j] / c.counts[a])
                 .collect();
             let mut order: Vec<(f64, usize)> = (0..points.len())
                 .filter(|&i| label[i] == a || label[i] == b)
                 .map(|i| (dot(points.row(i), &direction), i))
                 .collect();
             order.sort_by(|p, q| p.0.total_cmp(&q.0).then(p.1.cmp(&q.1)));
-            // A group's cost from its weight, weighted sum and weighted sum of squared norms.
-            let sse = |w: f64, s: &[f64], q: f64| {
-                if w > 0.0 { q - dot(s, s) / w } else { 0.0 }
-            };
-            let (mut total_w, mut total_s, mut total_q) = (0.0, vec![0.0; d], 0.0);
-            let (mut now_w, mut now_s, mut now_q) =
-                ([0.0; 2], [vec![0.0; d], vec![0.0; d]], [0.0; 2]);
-            for &(_, i) in &order {
-                let (x, w) = (points.row(i), points.weight(i));
-                let side = usize::from(label[i] == b);
-                total_w += w;
-                now_w[side] += w;
-                total_q += w * dot(x, x);
-                now_q[side] += w * dot(x, x);
-                for j in 0..d {
-                    total_s[j] += w * x[j];
-                    now_s[side][j] += w * x[j];
-                }
-            }
-            let current = sse(now_w[0], &now_s[0], now_q[0]) + sse(now_w[1], &now_s[1], now_q[1]);
+            let current = group_cost(c.counts[a], c.sum(a), c.squares[a])
+                + group_cost(c.counts[b], c.sum(b), c.squares[b]);
+            let total_w = c.counts[a] + c.counts[b];
+            let total_q = c.squares[a] + c.squares[b];
+            let total_s: Vec<f64> = (0..d).map(|j| c.sum(a)[j] + c.sum(b)[j]).collect();
             let (mut w, mut s, mut q) = (0.0, vec![0.0; d], 0.0);
             let mut best: Option<(f64, usize)> = None;
             for (cut, &(_, i)) in order.iter().enumerate().take(order.len().saturating_sub(1)) {
@@ -617,7 +628,7 @@ fn split_pairs(points: &Points<'_>, label: &mut [usize], k: usize) -> bool {
                     s[j] += weight * x[j];
                 }
                 let rest: Vec<f64> = (0..d).map(|j| total_s[j] - s[j]).collect();
-                let cost = sse(w, &s, q) + sse(total_w - w, &rest, total_q - q);
+                let cost = group_cost(w, &s, q) + group_cost(total_w - w, &rest, total_q - q);
                 if best.is_none_or(|(c, _)| cost < c) {
                     best = Some((cost, cut));
                 }
