@@ -312,3 +312,16 @@ async fn method_not_allowed(doc: Arc<utoipa::openapi::OpenApi>, request: Request
     )
     .with(json!({ "allowed": allowed }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The route the metrics and the direct path name (`PREDICT_ROUTE`, and its `/predict/`
+    /// prefix in `api.rs`) is the one the handler declares.
+    #[test]
+    fn the_predict_route_is_the_declared_one() {
+        assert_eq!(<__path_predict as utoipa::Path>::path(), PREDICT_ROUTE);
+        assert_eq!(PREDICT_ROUTE.strip_suffix("{model}"), Some("/predict/"));
+    }
+}
