@@ -23,7 +23,7 @@ use serde_json::json;
 
 use crate::{
     Error, FileKey, Lake, Result, Table,
-    delta::{ingest_app_id, open_or_create},
+    delta::{Files, ingest_app_id, open_or_create},
 };
 
 /// One data file put into a table's folder, not yet committed.
@@ -142,8 +142,8 @@ impl Committer {
         crate::layout::check_topic(topic)?;
         Ok(Self {
             topic: topic.to_string(),
-            reviews: open_or_create(lake, Table::Reviews).await?,
-            rejected: open_or_create(lake, Table::Rejected).await?,
+            reviews: open_or_create(lake, Table::Reviews, Files::Written).await?,
+            rejected: open_or_create(lake, Table::Rejected, Files::Written).await?,
             known: HashMap::new(),
             checked_at: None,
         })

@@ -27,6 +27,21 @@ use crate::{Error, FileKey, Lake, Result, Table, column, rejected_schema, review
 /// of 3000 files costs ingest a few milliseconds every tenth commit.
 const CHECKPOINT_INTERVAL: &str = "10";
 
+/// A table property of `reviews`: every data file of the table is in arrival order and its
+/// footer says so (see `order`). Set when ingest creates the table: ingest and compaction only
+/// write such files; a table made by `lake migrate` from old files lacks it. Where it is
+/// set, readers take each file's ordering from the log instead of reading its footer.
+pub(crate) const FILES_IN_ARRIVAL_ORDER: &str = "reviewlake.filesInArrivalOrder";
+
+/// What a table's first commit declares about the files it will hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Files {
+    /// Only files reviewlake's writer made (ingest, compaction).
+    Written,
+    /// Files of any origin (a migrated old-layout lake).
+    Adopted,
+}
+
 /// Which version of a table to read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum TableVersion {
@@ -83,8 +98,9 @@ pub(crate) async fn open(
 }
 
 /// Opens the latest version of a table, creating the table (its first commit) when it does not
-/// exist yet. Two processes creating it at once both end with the one table that won.
-pub(crate) async fn open_or_create(lake: &Lake, table: Table) -> Result<DeltaTable> {
+/// exist yet, declaring what its `files` will be. Two processes creating it at once both end
+/// with the one table that won.
+pub(crate) async fn open_or_create(lake: &Lake, table: Table, files: Files) -> Result<DeltaTable> {
     if let Some(delta) = open(lake, table, TableVersion::Latest).await? {
         return Ok(delta);
     }
@@ -101,6 +117,12 @@ pub(crate) async fn open_or_create(lake: &Lake, table: Table) -> Result<DeltaTab
             deltalake::TableProperty::CheckpointInterval,
             Some(CHECKPOINT_INTERVAL),
         )
+        .with_configuration(
+            (table == Table::Reviews && files == Files::Written)
+                .then_some((FILES_IN_ARRIVAL_ORDER, Some("true"))),
+        )
+        // Our own property is not one of Delta's keys, which delta-rs refuses by default.
+        .with_raise_if_key_not_exists(false)
         .with_save_mode(SaveMode::Ignore)
         .await;
     match created {

@@ -93,7 +93,7 @@ pub async fn migrate(lake: &Lake) -> Result<MigrateSummary> {
         TableVersion,
         commit::{DataFile, operation_metrics},
         compact::read_batches,
-        delta::{ingest_app_id, open, open_or_create},
+        delta::{Files, ingest_app_id, open, open_or_create},
         read_file_info,
     };
 
@@ -133,7 +133,7 @@ pub async fn migrate(lake: &Lake) -> Result<MigrateSummary> {
         ..Default::default()
     };
     for table in [Table::Rejected, Table::Reviews] {
-        let delta = open_or_create(lake, table).await?;
+        let delta = open_or_create(lake, table, Files::Adopted).await?;
         let state = delta
             .snapshot()
             .map_err(|e| Error::delta(table, "reading", e))?;

@@ -20,6 +20,7 @@ mod history;
 mod layout;
 mod legacy;
 mod location;
+mod log_stats;
 mod metadata;
 mod order;
 mod query;

@@ -2,8 +2,9 @@
 //! their partition columns and fixed schemas, plus the views in `sql/views/`.
 //!
 //! The tables are DataFusion listing tables over the snapshot's files (see [`SnapshotStore`]):
-//! planning sees exactly the files of the Delta snapshot, and the cohort plans keep reading each
-//! file's arrival-order claim from its footer.
+//! planning sees exactly the files of the Delta snapshot, with their statistics and arrival order
+//! taken from the Delta log (see `log_stats`), or from each file's footer where the log lacks
+//! them.
 
 use std::sync::{Arc, LazyLock};
 
@@ -32,7 +33,7 @@ use url::Url;
 
 use crate::{
     Error, Lake, Result, Snapshot, SnapshotStore, SqlFiles, Table, TableVersion, column,
-    rejected_schema, reviews_schema, scan_order::KeepScanOrder,
+    log_stats::statistics_cache, rejected_schema, reviews_schema, scan_order::KeepScanOrder,
 };
 
 /// The URL the lake is registered under inside a session.
@@ -42,11 +43,13 @@ static LAKE_URL: LazyLock<Url> =
 /// What a session runs, which decides whether planning reads every file's footer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Workload {
-    /// Ad-hoc SQL (`reviewlake sql`): planning lists the files and reads none of them.
+    /// Ad-hoc SQL (`reviewlake sql`): planning reads no file; it takes the files' statistics
+    /// from the Delta log where the log has them.
     AdHoc,
     /// The cohort files, ordered slices of the stream (`reviewlake cohorts`, `train`). Planning
-    /// reads each file's footer: where every file claims arrival order (see `order`), DataFusion
-    /// merges the files instead of sorting every row.
+    /// needs every file's statistics and order claim, from the log or else from its footer:
+    /// where every file claims arrival order (see `order`), DataFusion merges the files instead
+    /// of sorting every row.
     Cohorts,
 }
 
@@ -80,10 +83,15 @@ impl Query {
         // environment variable, named as DataFusion names it (the key in upper case, `.` as `_`).
         let defaults = [
             // Four partitions per core: a scan of many small files waits on a blocking read per
-            // file, and more partitions keep the cores busy meanwhile.
+            // file, and more partitions keep the cores busy meanwhile. A cohort needs at least
+            // two per Kafka partition (see `split_file_groups_by_statistics` below).
             (
                 "datafusion.execution.target_partitions",
-                (4 * cores).to_string(),
+                match workload {
+                    Workload::AdHoc => 4 * cores,
+                    Workload::Cohorts => (4 * cores).max(2 * snapshot.partitions().count()),
+                }
+                .to_string(),
             ),
             // Ingest writes one small file per 500 records, a lake holds thousands of them, and
             // each has a single page per column: their page indexes prune nothing, but reading
@@ -92,13 +100,24 @@ impl Query {
                 "datafusion.execution.parquet.enable_page_index",
                 "false".into(),
             ),
-            // Planning-time statistics decode every file's footer. On a lake of thousands of
-            // 500-row files that costs an ad-hoc group-by more than it saves (BENCHMARKS.md, SQL
-            // run 3); the Parquet reader still prunes row groups by their statistics. A cohort
-            // needs them: they carry the files' arrival-order claim and value ranges, and with
-            // them its slice merges the files instead of sorting them (SQL run 4).
+            // Planning-time statistics. Where the Delta log holds them (`log_stats`), planning
+            // reads no file: `count(*)` is answered from the row counts, files are pruned by
+            // their ranges, and a cohort merges its files in arrival order. Otherwise they come
+            // from every file's footer, which on a lake of thousands of 500-row files costs an
+            // ad-hoc query more than it saves (BENCHMARKS.md, SQL run 3), while a cohort still
+            // needs them for the files' order claim (SQL run 4).
             (
                 "datafusion.execution.collect_statistics",
+                (workload == Workload::Cohorts || snapshot.reviews_in_arrival_order()).to_string(),
+            ),
+            // A cohort's scan keeps arrival order only where each of its file groups is a run
+            // of files whose ranges follow one another. One Kafka partition's files follow one
+            // another, but the partitions' files overlap in time: grouped by size, a group can
+            // hold overlapping files, which breaks the order and forces a sort of every row.
+            // Grouped by their ranges they form about one run per Kafka partition, which must
+            // fit in the target partitions (above).
+            (
+                "datafusion.execution.split_file_groups_by_statistics",
                 (workload == Workload::Cohorts).to_string(),
             ),
             // A sort of a whole partition (a cohort over files without the order claim) is
@@ -136,10 +155,12 @@ impl Query {
                     (column::PART_TOPIC.to_string(), DataType::Utf8),
                     (column::PART_PARTITION.to_string(), DataType::Int32),
                 ]);
+            let statistics = statistics_cache(&snapshot, table, &schema);
             let config = ListingTableConfig::new(url)
                 .with_listing_options(options)
                 .with_schema(schema);
-            ctx.register_table(table.dir(), Arc::new(ListingTable::try_new(config)?))?;
+            let listing = ListingTable::try_new(config)?.with_cache(statistics);
+            ctx.register_table(table.dir(), Arc::new(listing))?;
         }
         for view in sql.views()? {
             let statement = format!("CREATE VIEW {} AS {}", view.name, view.text);

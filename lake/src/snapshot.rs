@@ -8,7 +8,7 @@ use deltalake::DeltaTable;
 use crate::{
     Error, FileKey, Lake, Result, Table, TableVersion, TakenIn,
     commit::taken_in,
-    delta::{committed_key, open},
+    delta::{FILES_IN_ARRIVAL_ORDER, committed_key, open},
 };
 
 /// One data file of a snapshot.
@@ -20,6 +20,8 @@ pub struct SnapshotFile {
     pub rows: i64,
     /// When the file was added, in milliseconds since the epoch.
     pub modified_ms: i64,
+    /// The `add` action's statistics JSON, when it has them.
+    pub stats: Option<String>,
 }
 
 /// The files of one Kafka partition.
@@ -55,6 +57,8 @@ pub struct Snapshot {
     versions: Versions,
     reviews: Option<DeltaTable>,
     rejected: Option<DeltaTable>,
+    /// The `reviews` table declares every file in arrival order ([`FILES_IN_ARRIVAL_ORDER`]).
+    reviews_in_arrival_order: bool,
 }
 
 impl Snapshot {
@@ -116,6 +120,13 @@ impl Snapshot {
             .snapshot()
             .map_err(|e| Error::delta(table, "reading", e))?;
         let version = Some(state.version());
+        if table == Table::Reviews {
+            self.reviews_in_arrival_order = state
+                .metadata()
+                .configuration()
+                .get(FILES_IN_ARRIVAL_ORDER)
+                .is_some_and(|v| v == "true");
+        }
         match table {
             Table::Reviews => self.versions.reviews = version,
             Table::Rejected => self.versions.rejected = version,
@@ -126,6 +137,7 @@ impl Snapshot {
                 size: file.size().max(0) as u64,
                 rows: file.num_records().map_or(0, |n| n as i64),
                 modified_ms: file.modification_time(),
+                stats: file.stats(),
                 key,
             };
             self.partition(&listed.key.topic, listed.key.partition)
@@ -164,6 +176,12 @@ impl Snapshot {
         }
     }
 
+    /// Whether every `reviews` file is in arrival order by the table's own declaration, so that
+    /// a reader need not open the files to learn it.
+    pub fn reviews_in_arrival_order(&self) -> bool {
+        self.reviews_in_arrival_order
+    }
+
     /// The table versions this snapshot read (`None`: the table has no commit).
     pub fn versions(&self) -> Versions {
         self.versions
@@ -174,17 +192,22 @@ impl Snapshot {
         [Table::Reviews, Table::Rejected]
             .into_iter()
             .flat_map(|t| self.files(t))
-            .filter_map(|f| {
-                Some(object_store::ObjectMeta {
-                    location: f.key.path().ok()?,
-                    last_modified: DateTime::<Utc>::from_timestamp_millis(f.modified_ms)
-                        .unwrap_or_default(),
-                    size: f.size,
-                    e_tag: None,
-                    version: None,
-                })
-            })
+            .filter_map(SnapshotFile::object_meta)
             .collect()
+    }
+}
+
+impl SnapshotFile {
+    /// The file's object metadata as the snapshot's store lists it.
+    pub(crate) fn object_meta(&self) -> Option<object_store::ObjectMeta> {
+        Some(object_store::ObjectMeta {
+            location: self.key.path().ok()?,
+            last_modified: DateTime::<Utc>::from_timestamp_millis(self.modified_ms)
+                .unwrap_or_default(),
+            size: self.size,
+            e_tag: None,
+            version: None,
+        })
     }
 }
 

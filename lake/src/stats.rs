@@ -3,7 +3,10 @@
 //!
 //! Computed from the batches a file was encoded from, for the columns worth pruning on: numbers,
 //! timestamps and the Kafka coordinates. Free text is left out, as in the Parquet footers.
+//! [`file_statistics`] reads them back as DataFusion's file statistics, so that planning a query
+//! needs the log alone.
 
+use arrow::datatypes::Schema;
 use arrow::{
     array::{Array, ArrayRef, AsArray, RecordBatch},
     compute::{max, min},
@@ -13,6 +16,7 @@ use arrow::{
     },
 };
 use chrono::DateTime;
+use datafusion::common::{ColumnStatistics, ScalarValue, Statistics, stats::Precision};
 use serde_json::{Map, Value, json};
 
 /// The `stats` JSON of a file made of `batches` (all of one schema).
@@ -107,6 +111,63 @@ fn range(ty: &DataType, columns: &[&ArrayRef]) -> Option<(Option<Value>, Option<
     })
 }
 
+/// DataFusion's statistics of a file of `schema` (its columns, without partition columns) from
+/// the `stats` JSON [`file_stats`] wrote, or `None` when the JSON lacks the row count. Values
+/// are exact: they were computed from every row. A column the JSON does not cover is unknown.
+pub(crate) fn file_statistics(stats: &str, size: u64, schema: &Schema) -> Option<Statistics> {
+    let stats: Value = serde_json::from_str(stats).ok()?;
+    let rows = usize::try_from(stats["numRecords"].as_u64()?).ok()?;
+    let exact = |v: Option<ScalarValue>| v.map_or(Precision::Absent, Precision::Exact);
+    let column_statistics = schema
+        .fields()
+        .iter()
+        .map(|field| {
+            let name = field.name().as_str();
+            let value = |kind: &str| scalar(field.data_type(), &stats[kind][name]);
+            let nulls = stats["nullCount"][name]
+                .as_u64()
+                .and_then(|n| usize::try_from(n).ok());
+            ColumnStatistics {
+                null_count: nulls.map_or(Precision::Absent, Precision::Exact),
+                min_value: exact(value("minValues")),
+                max_value: exact(value("maxValues")),
+                ..ColumnStatistics::new_unknown()
+            }
+        })
+        .collect();
+    Some(Statistics {
+        num_rows: Precision::Exact(rows),
+        total_byte_size: Precision::Inexact(usize::try_from(size).ok()?),
+        column_statistics,
+    })
+}
+
+/// A min or max value of the stats JSON as a value of the column's type (the inverse of `range`).
+fn scalar(ty: &DataType, value: &Value) -> Option<ScalarValue> {
+    let micros = || {
+        let text = value.as_str()?;
+        let t = DateTime::parse_from_rfc3339(text)
+            .map(|t| t.to_utc())
+            .or_else(|_| {
+                chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f")
+                    .map(|t| t.and_utc())
+            })
+            .ok()?;
+        Some(t.timestamp_micros())
+    };
+    Some(match ty {
+        DataType::Int32 => ScalarValue::Int32(Some(i32::try_from(value.as_i64()?).ok()?)),
+        DataType::Int64 => ScalarValue::Int64(Some(value.as_i64()?)),
+        DataType::Timestamp(TimeUnit::Millisecond, tz) => {
+            ScalarValue::TimestampMillisecond(Some(micros()?.div_euclid(1000)), tz.clone())
+        }
+        DataType::Timestamp(TimeUnit::Microsecond, tz) => {
+            ScalarValue::TimestampMicrosecond(Some(micros()?), tz.clone())
+        }
+        _ => return None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,5 +200,52 @@ mod tests {
         );
         assert_eq!(stats["nullCount"]["kafka_timestamp"], 1);
         assert!(stats["minValues"].get("review_text").is_none());
+    }
+
+    /// What planning reads from the log is what the file's own rows give.
+    #[test]
+    fn statistics_read_back_from_the_json_are_the_rows_own() {
+        let mut b = ReviewBuilder::default();
+        for (offset, rating, ts) in [(7, 5, Some(1_234)), (8, 1, None), (9, 3, Some(999))] {
+            let review = crate::Review {
+                review_id: "r".into(),
+                review_rating: rating,
+                ..Default::default()
+            };
+            let at = SourcePosition {
+                partition: 2,
+                offset,
+                timestamp_ms: ts,
+            };
+            b.append(&review, &at);
+        }
+        let batch = b.finish("t").unwrap();
+        let schema = batch.schema();
+        let s = file_statistics(&file_stats(&[batch]), 4096, &schema).unwrap();
+        assert_eq!(s.num_rows, Precision::Exact(3));
+        let column = |name: &str| &s.column_statistics[schema.index_of(name).unwrap()];
+        assert_eq!(
+            column("kafka_offset").min_value,
+            Precision::Exact(ScalarValue::Int64(Some(7)))
+        );
+        assert_eq!(
+            column("kafka_partition").max_value,
+            Precision::Exact(ScalarValue::Int32(Some(2)))
+        );
+        assert_eq!(
+            column("review_rating").min_value,
+            Precision::Exact(ScalarValue::Int32(Some(1)))
+        );
+        let ts = column("kafka_timestamp");
+        assert_eq!(
+            ts.max_value,
+            Precision::Exact(ScalarValue::TimestampMillisecond(
+                Some(1_234),
+                Some("UTC".into())
+            ))
+        );
+        assert_eq!(ts.null_count, Precision::Exact(1));
+        assert_eq!(column("review_text").min_value, Precision::Absent);
+        assert_eq!(file_statistics("{}", 1, &schema), None);
     }
 }

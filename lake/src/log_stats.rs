@@ -1,0 +1,219 @@
+//! Planning from the Delta log alone: the statistics and ordering DataFusion would read from each
+//! file's Parquet footer, taken from the snapshot's `add` actions instead.
+//!
+//! A listing table with statistics collection on reads every file's footer while planning; on a
+//! lake of 30,000 small files that is most of a query's time. Filled in here, DataFusion's file
+//! statistics cache answers those reads: `count(*)` comes from the row counts without a scan,
+//! files are pruned by their value ranges, and a cohort's scan learns that the files are in
+//! arrival order (the table's declaration, see `delta::FILES_IN_ARRIVAL_ORDER`) and merges them.
+
+use std::sync::Arc;
+
+use arrow::{compute::SortOptions, datatypes::Schema};
+use datafusion::{
+    execution::cache::{
+        Cache, SchemaFingerprint, TableScopedPath,
+        cache_manager::{CachedFileMetadata, FileStatisticsCache},
+        default_cache::DefaultCache,
+    },
+    physical_expr::{LexOrdering, PhysicalSortExpr, expressions::Column},
+};
+
+use crate::{ARRIVAL_ORDER, Snapshot, Table, stats::file_statistics};
+
+/// The file statistics cache of `table` for a listing table over `schema` (its file columns),
+/// holding every file of `snapshot` whose `add` action has statistics; a file without them is
+/// left to DataFusion, which reads its footer. `None` when the log cannot stand in for the
+/// footers: a `reviews` table that does not declare its files' order.
+pub(crate) fn statistics_cache(
+    snapshot: &Snapshot,
+    table: Table,
+    schema: &Schema,
+) -> Option<Arc<FileStatisticsCache>> {
+    let ordering = match table {
+        Table::Reviews if !snapshot.reviews_in_arrival_order() => return None,
+        Table::Reviews => arrival_ordering(schema),
+        Table::Rejected => None,
+    };
+    let fingerprint = Arc::new(SchemaFingerprint::from_schema(schema));
+    let cache = DefaultCache::<TableScopedPath, CachedFileMetadata>::new(usize::MAX)
+        .with_name("reviewlake-delta-log-statistics");
+    for file in snapshot.files(table) {
+        let Some(meta) = file.object_meta() else {
+            continue;
+        };
+        let Some(statistics) = file
+            .stats
+            .as_deref()
+            .and_then(|s| file_statistics(s, file.size, schema))
+        else {
+            continue;
+        };
+        let key = TableScopedPath {
+            table: None,
+            path: meta.location.clone(),
+        };
+        let entry = CachedFileMetadata::new(
+            meta,
+            Arc::clone(&fingerprint),
+            Arc::new(statistics),
+            ordering.clone(),
+        );
+        cache.put(&key, entry);
+    }
+    Some(Arc::new(cache))
+}
+
+/// Arrival order over the columns of `schema`, as DataFusion reads it from a footer's
+/// `sorting_columns`: ascending, nulls last.
+fn arrival_ordering(schema: &Schema) -> Option<LexOrdering> {
+    let exprs = ARRIVAL_ORDER.iter().map(|name| {
+        let index = schema.index_of(name).ok()?;
+        Some(PhysicalSortExpr::new(
+            Arc::new(Column::new(name, index)),
+            SortOptions {
+                descending: false,
+                nulls_first: false,
+            },
+        ))
+    });
+    LexOrdering::new(exprs.collect::<Option<Vec<_>>>()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use datafusion::physical_plan::{ExecutionPlan, displayable};
+
+    use crate::{
+        BatchWriter, Committer, Lake, Query, Review, ReviewBuilder, SourcePosition, SqlFiles,
+        Table, Workload, WriteOptions,
+    };
+
+    /// Three Kafka partitions whose files overlap in time, in 2, 2 and 32 files of two reviews
+    /// (more files than a small machine's target partitions, so that a group by size holds the
+    /// interleaved files of partitions 0 and 1); review `n` of the stream (by timestamp) has
+    /// rating `n`.
+    async fn interleaved_lake(dir: &std::path::Path) -> Lake {
+        let lake = Lake::open(dir.to_str().unwrap()).unwrap();
+        let writer = BatchWriter::new(lake.clone(), WriteOptions::default());
+        let mut committer = Committer::open(&lake, "t").await.unwrap();
+        let mut written = Vec::new();
+        for partition in 0..3 {
+            committer.resume(partition).await.unwrap();
+            for file in 0..[2i64, 2, 32][partition as usize] {
+                let mut b = ReviewBuilder::default();
+                for i in 0..2 {
+                    let offset = file * 2 + i;
+                    let n = offset * 3 + i64::from(partition);
+                    let at = SourcePosition {
+                        partition,
+                        offset,
+                        timestamp_ms: Some(1_000 + n),
+                    };
+                    let review = Review {
+                        review_rating: n as i32,
+                        ..Default::default()
+                    };
+                    b.append(&review, &at);
+                }
+                let batch = b.finish("t").unwrap();
+                let range = (file * 2, file * 2 + 1);
+                written.push(
+                    writer
+                        .write("t", partition, range, &batch, None)
+                        .await
+                        .unwrap(),
+                );
+            }
+        }
+        committer.commit(written).await.unwrap();
+        lake
+    }
+
+    /// Overwrites every data file with zeros of the same size: reading a footer then fails.
+    fn zero_every_data_file(dir: &std::path::Path) {
+        for entry in walk(&dir.join(Table::Reviews.dir())) {
+            if entry.extension().is_some_and(|e| e == "parquet") {
+                let len = std::fs::metadata(&entry).unwrap().len() as usize;
+                std::fs::write(&entry, vec![0u8; len]).unwrap();
+            }
+        }
+    }
+
+    fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                out.extend(walk(&path));
+            } else {
+                out.push(path);
+            }
+        }
+        out
+    }
+
+    async fn plan(query: &Query, sql: &str) -> (std::sync::Arc<dyn ExecutionPlan>, String) {
+        let df = query.context().sql(sql).await.unwrap();
+        let plan = df.create_physical_plan().await.unwrap();
+        let shown = displayable(plan.as_ref()).indent(false).to_string();
+        (plan, shown)
+    }
+
+    const SLICE: &str = "SELECT review_rating FROM reviews \
+        ORDER BY kafka_timestamp, kafka_partition, kafka_offset LIMIT 5 OFFSET 7";
+
+    /// `count(*)` is answered from the log's row counts, without a scan.
+    #[tokio::test]
+    async fn count_comes_from_the_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = interleaved_lake(dir.path()).await;
+        let query = Query::open(&lake, &SqlFiles::default(), Workload::AdHoc)
+            .await
+            .unwrap();
+        let (_, shown) = plan(&query, "SELECT count(*) FROM reviews").await;
+        assert!(!shown.contains("DataSourceExec"), "{shown}");
+        let (_, batches) = query
+            .run("SELECT count(*) AS n FROM reviews")
+            .await
+            .unwrap();
+        let n = batches[0].column(0).as_any();
+        let n = n.downcast_ref::<arrow::array::Int64Array>().unwrap();
+        assert_eq!(n.value(0), 72);
+    }
+
+    /// A cohort over partitions whose files overlap in time merges them in arrival order, with
+    /// the right rows, and planning it opens no file: with every data file zeroed the plan is
+    /// still made (a footer read would fail).
+    #[tokio::test]
+    async fn a_cohort_over_overlapping_partitions_merges_without_opening_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = interleaved_lake(dir.path()).await;
+        let query = Query::open(&lake, &SqlFiles::default(), Workload::Cohorts)
+            .await
+            .unwrap();
+        let (_, shown) = plan(&query, SLICE).await;
+        assert!(
+            shown.contains("SortPreservingMergeExec") && !shown.contains("SortExec:"),
+            "a merge of the files' runs, not a sort:\n{shown}"
+        );
+        let (_, batches) = query.run(SLICE).await.unwrap();
+        let ratings: Vec<i32> = batches
+            .iter()
+            .flat_map(|b| {
+                let a = b.column(0).as_any();
+                let a = a.downcast_ref::<arrow::array::Int32Array>().unwrap();
+                a.values().to_vec()
+            })
+            .collect();
+        assert_eq!(ratings, [7, 8, 9, 10, 11]);
+
+        zero_every_data_file(dir.path());
+        let query = Query::open(&lake, &SqlFiles::default(), Workload::Cohorts)
+            .await
+            .unwrap();
+        let (_, shown) = plan(&query, SLICE).await;
+        assert!(shown.contains("SortPreservingMergeExec"), "{shown}");
+        assert!(query.run(SLICE).await.is_err(), "the data files are zeros");
+    }
+}
