@@ -14,7 +14,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 command -v st >/dev/null || pip install -q "schemathesis==4.32.5"
-cargo build --release --bin reviewlake
+cargo build --release --workspace --bins --examples  # the build every bench script shares (same features, no rebuild)
 BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/reviewlake"
 OUT="$ROOT/bench-out/abuse"
 mkdir -p "$OUT"

@@ -15,7 +15,7 @@ rm -rf "$OUT"; mkdir -p "$OUT"
 
 scripts/services.sh up
 . "${REVIEWLAKE_SERVICES_DIR:-$ROOT/.services}/env"
-cargo build --release --workspace --all-targets  # one build for every bench script and test (same features)
+cargo build --release --workspace --bins --examples  # the build every bench script shares (same features, no rebuild)
 TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
 BIN="$TARGET/release/reviewlake"
 BARE="$TARGET/release/examples/bare_consumer"

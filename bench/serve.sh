@@ -10,7 +10,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 python3 -c "import flask, cherrypy" 2>/dev/null || pip install -q flask cherrypy
-cargo build --release --bin reviewlake  # serve needs only the binary
+cargo build --release --workspace --bins --examples  # the build every bench script shares (same features, no rebuild)
 BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/reviewlake"
 LAKE="${BENCH_LAKE:-$ROOT/bench-out/sql-lake}"
 OUT="$ROOT/bench-out/serve"

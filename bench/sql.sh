@@ -13,7 +13,7 @@ if [ ! -d "$SRC/reviews" ]; then
   exit 1
 fi
 python3 -c "import duckdb" 2>/dev/null || pip install -q duckdb
-cargo build --release --workspace --all-targets  # one build for every bench script and test (same features)
+cargo build --release --workspace --bins --examples  # the build every bench script shares (same features, no rebuild)
 TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
 WORK="$ROOT/bench-out/sql-lake"
 rm -rf "$WORK"; cp -r "$SRC" "$WORK"   # compaction rewrites the copy, not the source

@@ -1,14 +1,18 @@
-"""SQL benchmark driver (bench/sql.sh): reviewlake (DataFusion, one process per query) against
-DuckDB (in-process, fresh connection per query) on the same snapshot's Parquet files (the list
-`reviewlake lake files` prints: DuckDB's delta extension cannot be downloaded here), before and
-after `reviewlake lake compact`. Best of REPEAT runs each. Both engines run the shipped cohort files'
-query (the stored `review_length` column as the length feature); DuckDB also runs the earlier
-window form, and its better time of the two is the one compared."""
+"""SQL benchmark driver (bench/sql.sh, bench/scale.sh): reviewlake (DataFusion, one process per
+query) against DuckDB (in-process, fresh connection per query) on the same snapshot's Parquet
+files (the list `reviewlake lake files` prints: DuckDB's delta extension cannot be downloaded
+here), before and after `reviewlake lake compact`. Best of REPEAT runs each. Both engines run the
+shipped cohort files' query (the stored `review_length` column as the length feature); DuckDB
+also runs the earlier window form, and its better time of the two is the one compared.
+
+Arguments: BINARY LAKE REPEAT COHORT_ROWS [RESULTS_JSON]; with RESULTS_JSON, every figure is also
+written there."""
 import json, os, subprocess, sys, time
 
 import duckdb
 
 binary, lake, repeat, cohort_rows = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+results_path = sys.argv[5] if len(sys.argv) > 5 else None
 
 def snapshot_files():
     out = subprocess.run([binary, "lake", "files", "--lake", lake], check=True,
@@ -46,6 +50,10 @@ def cohort_sql(k, form):
     FROM (SELECT rating, likes, length, (rating IS NOT NULL AND likes IS NOT NULL AND length IS NOT NULL) AS ok
       FROM ({SLICES[form](k)}))"""
 
+MONTHLY = """SELECT date_trunc('month', review_timestamp) AS month, count(*) AS reviews,
+  avg(review_rating) AS rating, sum(review_likes) AS likes
+  FROM {table} GROUP BY 1 ORDER BY 1"""
+
 def queries():
     """The queries, over the current snapshot's files."""
     return {
@@ -56,6 +64,10 @@ def queries():
         "group by rating": (
             ["sql", "--lake", lake, "SELECT review_rating, count(*) FROM reviews GROUP BY 1 ORDER BY 1"],
             [f"SELECT review_rating, count(*) FROM {glob} GROUP BY 1 ORDER BY 1"],
+        ),
+        "monthly rollup": (
+            ["sql", "--lake", lake, MONTHLY.format(table="reviews")],
+            [MONTHLY.format(table=glob)],
         ),
         "three-cohort assembly": (
             ["cohorts", "--lake", lake, "--cohort-rows", str(cohort_rows)],
@@ -95,7 +107,8 @@ def measure(label):
         print(f"  {label:<8} {name:<22} reviewlake {r:7.3f} s   duckdb {d:7.3f} s   duckdb/reviewlake {d / r:5.2f}x", flush=True)
     return out
 
-print(f"lake: {lake} ({files()} files)", flush=True)
+files_before = files()
+print(f"lake: {lake} ({files_before} files)", flush=True)
 before = measure("before")
 t = time.perf_counter()
 subprocess.run([binary, "lake", "compact", "--lake", lake], check=True)
@@ -115,3 +128,7 @@ print("|---|---:|")
 for b, a in zip(before, after):
     print(f"| {b['query']} | {b['reviewlake'] / a['reviewlake']:.2f}x |")
 print(f"\ncompaction took {compact_s:.2f} s")
+if results_path:
+    with open(results_path, "w") as f:
+        json.dump({"queries": before + after, "compaction_s": compact_s,
+                   "files_before": files_before, "files_after": files()}, f, indent=1)

@@ -17,6 +17,6 @@ if [ ! -d "$LAKE/reviews" ]; then
 fi
 python3 -c "import sklearn" 2>/dev/null || pip install -q scikit-learn
 [ "${SPARK:-1}" = 0 ] || python3 -c "import pyspark" 2>/dev/null || pip install -q pyspark
-cargo build --release --workspace --all-targets  # one build for every bench script and test (same features)
+cargo build --release --workspace --bins --examples  # the build every bench script shares (same features, no rebuild)
 BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/reviewlake"
 python3 bench/train_bench.py "$BIN" "$LAKE" "${REPEAT:-3}" "${COHORT_ROWS:-500000}" "${SPARK:-1}"

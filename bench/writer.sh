@@ -8,7 +8,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 python3 -c "import pyarrow" 2>/dev/null || pip install -q pyarrow
-cargo build --release --example writer_bench
+cargo build --release --workspace --bins --examples  # the build every bench script shares (same features, no rebuild)
 BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/examples/writer_bench"
 OUT="$ROOT/bench-out/writer"
 mkdir -p "$OUT"

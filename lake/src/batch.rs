@@ -149,3 +149,34 @@ impl RejectedBuilder {
         Ok(RecordBatch::try_new(rejected_schema(), columns)?)
     }
 }
+
+/// Test rows: a `reviews` batch of topic `t` with one review per [`TestRow`], each with a text.
+#[cfg(test)]
+pub(crate) fn test_reviews(rows: &[TestRow]) -> RecordBatch {
+    let mut b = ReviewBuilder::default();
+    for row in rows {
+        let review = crate::Review {
+            review_id: "r".into(),
+            review_text: Some("text".into()),
+            review_rating: row.rating,
+            ..Default::default()
+        };
+        let at = crate::SourcePosition {
+            partition: row.partition,
+            offset: row.offset,
+            timestamp_ms: row.timestamp_ms,
+        };
+        b.append(&review, &at);
+    }
+    b.finish("t").expect("a batch of the reviews schema")
+}
+
+/// One review of [`test_reviews`]: where it sits in the stream, and its rating.
+#[cfg(test)]
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct TestRow {
+    pub partition: i32,
+    pub offset: i64,
+    pub timestamp_ms: Option<i64>,
+    pub rating: i32,
+}

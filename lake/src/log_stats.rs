@@ -85,8 +85,8 @@ mod tests {
     use datafusion::physical_plan::{ExecutionPlan, displayable};
 
     use crate::{
-        BatchWriter, Committer, Lake, Query, Review, ReviewBuilder, SourcePosition, SqlFiles,
-        Table, Workload, WriteOptions,
+        BatchWriter, Committer, Lake, Query, SqlFiles, Table, Workload, WriteOptions,
+        batch::{TestRow, test_reviews},
     };
 
     /// Three Kafka partitions whose files overlap in time, in 2, 2 and 32 files of two reviews
@@ -101,22 +101,16 @@ mod tests {
         for partition in 0..3 {
             committer.resume(partition).await.unwrap();
             for file in 0..[2i64, 2, 32][partition as usize] {
-                let mut b = ReviewBuilder::default();
-                for i in 0..2 {
-                    let offset = file * 2 + i;
+                let rows = [file * 2, file * 2 + 1].map(|offset| {
                     let n = offset * 3 + i64::from(partition);
-                    let at = SourcePosition {
+                    TestRow {
                         partition,
                         offset,
                         timestamp_ms: Some(1_000 + n),
-                    };
-                    let review = Review {
-                        review_rating: n as i32,
-                        ..Default::default()
-                    };
-                    b.append(&review, &at);
-                }
-                let batch = b.finish("t").unwrap();
+                        rating: n as i32,
+                    }
+                });
+                let batch = test_reviews(&rows);
                 let range = (file * 2, file * 2 + 1);
                 written.push(
                     writer

@@ -171,25 +171,21 @@ fn scalar(ty: &DataType, value: &Value) -> Option<ScalarValue> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{ReviewBuilder, SourcePosition};
+    use crate::batch::{TestRow, test_reviews};
+
+    fn row(partition: i32, offset: i64, rating: i32, timestamp_ms: Option<i64>) -> TestRow {
+        TestRow {
+            partition,
+            offset,
+            timestamp_ms,
+            rating,
+        }
+    }
 
     #[test]
     fn stats_cover_rows_ranges_and_nulls() {
-        let mut b = ReviewBuilder::default();
-        for (offset, rating, ts) in [(7, 5, Some(1_000)), (8, 1, None)] {
-            let review = crate::Review {
-                review_id: "r".into(),
-                review_rating: rating,
-                ..Default::default()
-            };
-            let at = SourcePosition {
-                partition: 0,
-                offset,
-                timestamp_ms: ts,
-            };
-            b.append(&review, &at);
-        }
-        let stats: Value = serde_json::from_str(&file_stats(&[b.finish("t").unwrap()])).unwrap();
+        let batch = test_reviews(&[row(0, 7, 5, Some(1_000)), row(0, 8, 1, None)]);
+        let stats: Value = serde_json::from_str(&file_stats(&[batch])).unwrap();
         assert_eq!(stats["numRecords"], 2);
         assert_eq!(stats["minValues"]["kafka_offset"], 7);
         assert_eq!(stats["maxValues"]["kafka_offset"], 8);
@@ -205,21 +201,11 @@ mod tests {
     /// What planning reads from the log is what the file's own rows give.
     #[test]
     fn statistics_read_back_from_the_json_are_the_rows_own() {
-        let mut b = ReviewBuilder::default();
-        for (offset, rating, ts) in [(7, 5, Some(1_234)), (8, 1, None), (9, 3, Some(999))] {
-            let review = crate::Review {
-                review_id: "r".into(),
-                review_rating: rating,
-                ..Default::default()
-            };
-            let at = SourcePosition {
-                partition: 2,
-                offset,
-                timestamp_ms: ts,
-            };
-            b.append(&review, &at);
-        }
-        let batch = b.finish("t").unwrap();
+        let batch = test_reviews(&[
+            row(2, 7, 5, Some(1_234)),
+            row(2, 8, 1, None),
+            row(2, 9, 3, Some(999)),
+        ]);
         let schema = batch.schema();
         let s = file_statistics(&file_stats(&[batch]), 4096, &schema).unwrap();
         assert_eq!(s.num_rows, Precision::Exact(3));

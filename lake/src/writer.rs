@@ -180,7 +180,7 @@ mod tests {
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
     use super::*;
-    use crate::{Review, ReviewBuilder, SourcePosition};
+    use crate::batch::{TestRow, test_reviews};
 
     /// A `reviews` file whose timestamps go backwards is stored in arrival order, with the footer
     /// claim DataFusion reads, and without statistics for the review text.
@@ -191,25 +191,17 @@ mod tests {
             Lake::open(dir.path().to_str().unwrap()).unwrap(),
             WriteOptions::default(),
         );
-        let mut b = ReviewBuilder::default();
-        for (offset, ts) in [
+        let rows = [
             (10, Some(3_000)),
             (11, None),
             (12, Some(1_000)),
             (13, Some(2_000)),
-        ] {
-            let review = Review {
-                review_id: "r".into(),
-                review_text: Some("text".into()),
-                ..Default::default()
-            };
-            let at = SourcePosition {
-                partition: 0,
-                offset,
-                timestamp_ms: ts,
-            };
-            b.append(&review, &at);
-        }
+        ]
+        .map(|(offset, timestamp_ms)| TestRow {
+            offset,
+            timestamp_ms,
+            ..Default::default()
+        });
         let key = FileKey {
             table: Table::Reviews,
             topic: "t".into(),
@@ -218,7 +210,7 @@ mod tests {
             last_offset: 13,
             tag: String::new(),
         };
-        let data = writer.encode(&key, &b.finish("t").unwrap()).unwrap();
+        let data = writer.encode(&key, &test_reviews(&rows)).unwrap();
         let reader = ParquetRecordBatchReaderBuilder::try_new(data).unwrap();
         let row_group = &reader.metadata().row_groups()[0];
         let schema = reader.schema().clone();
