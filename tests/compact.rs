@@ -57,9 +57,7 @@ async fn compaction_keeps_every_row_once_local_and_s3() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn compaction_killed_midway_leaves_a_correct_lake() {
-    let dir = tempfile::tempdir().unwrap();
-    let location = dir.path().join("lake").to_str().unwrap().to_string();
-    let lake = Lake::open(&location).unwrap();
+    let (_dir, location, lake) = temp_lake();
     const N: usize = 20_000;
     write_fixture(&lake, "netflix-reviews", &fixture_rows(N), 10).await;
     for delay_ms in [20u64, 120, 300, 600] {
@@ -154,9 +152,7 @@ async fn ingest_beside_and_after_compaction_duplicates_nothing() {
     if !have(Needs::Broker) {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let location = dir.path().join("lake").to_str().unwrap().to_string();
-    let lake = Lake::open(&location).unwrap();
+    let (_dir, location, lake) = temp_lake();
     let topic = unique("compact-ingest");
     create_topic(&topic, 2).await;
     produce_synthetic(&topic, 3000, 1, &[]);
@@ -193,15 +189,7 @@ async fn ingest_beside_and_after_compaction_duplicates_nothing() {
     assert_eq!(rows.len(), 5000);
     let ids: std::collections::HashSet<_> = rows.iter().map(|r| &r.review_id).collect();
     assert_eq!(ids.len(), 5000);
-    for p in 0..2 {
-        let mut offsets: Vec<i64> = rows
-            .iter()
-            .filter(|r| r.partition == p)
-            .map(|r| r.offset)
-            .collect();
-        offsets.sort_unstable();
-        assert_eq!(offsets, (0..offsets.len() as i64).collect::<Vec<_>>());
-    }
+    assert_offsets_contiguous(&rows, 2);
     assert_readers_agree(&location);
 }
 

@@ -6,7 +6,6 @@
 mod common;
 
 use common::*;
-use lake::Lake;
 
 /// One traced call: its name and the paths in its arguments (`strace -y` prints each file
 /// descriptor's path).
@@ -54,9 +53,7 @@ async fn a_local_commit_is_fsynced_after_its_data_files() {
     if !have(Needs::Strace) {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let location = dir.path().join("lake").to_str().unwrap().to_string();
-    let lake = Lake::open(&location).unwrap();
+    let (dir, location, lake) = temp_lake();
     write_fixture(&lake, "netflix-reviews", &fixture_rows(40), 5).await;
     let trace = dir.path().join("trace");
     let out = std::process::Command::new("strace")

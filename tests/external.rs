@@ -5,16 +5,14 @@
 mod common;
 
 use common::*;
-use lake::{BatchWriter, Lake, ReviewBuilder, WriteOptions};
+use lake::{BatchWriter, ReviewBuilder, WriteOptions};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_delta_kernel_reads_the_rows_reviewlake_reads() {
     if !have(Needs::KernelReader) {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let location = dir.path().join("lake").to_str().unwrap().to_string();
-    let lake = Lake::open(&location).unwrap();
+    let (_dir, location, lake) = temp_lake();
     let rows = fixture_rows(300);
     write_fixture(&lake, "netflix-reviews", &rows, 7).await;
     // A crash's leftover: put, never committed. Nobody may read it.

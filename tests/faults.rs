@@ -10,7 +10,6 @@ use std::{
 };
 
 use common::*;
-use lake::Lake;
 
 /// A moto S3 server of this test's own, with one bucket; killed on drop.
 struct PrivateS3 {
@@ -160,9 +159,7 @@ async fn a_broker_restart_during_ingest_loses_and_duplicates_nothing() {
     const N: i64 = 6_000;
     let topic = unique("broker-restart");
     let (mock, brokers) = mock_topic(&topic, 1, N);
-    let dir = tempfile::tempdir().unwrap();
-    let location = dir.path().join("lake").to_str().unwrap().to_string();
-    let lake = Lake::open(&location).unwrap();
+    let (dir, location, lake) = temp_lake();
     let log = dir.path().join("ingest.log");
     let mut child = reviewlake()
         .args(["ingest", "--brokers", &brokers, "--topic", &topic])

@@ -60,19 +60,6 @@ fn assert_rows_match(rows: &[Row], want: &HashMap<String, ReviewRecord>) {
     }
 }
 
-fn assert_offsets_contiguous(rows: &[Row], partitions: i32) {
-    for p in 0..partitions {
-        let mut offsets: Vec<i64> = rows
-            .iter()
-            .filter(|r| r.partition == p)
-            .map(|r| r.offset)
-            .collect();
-        offsets.sort_unstable();
-        let expected: Vec<i64> = (0..offsets.len() as i64).collect();
-        assert_eq!(offsets, expected, "partition {p} offsets");
-    }
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn produce_then_ingest_lands_each_row_once_local_and_s3() {
     if !have(Needs::Broker) {

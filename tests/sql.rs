@@ -256,9 +256,7 @@ async fn a_script_file_runs_every_statement_and_views_load() {
 /// claim in its footer); after compaction, which rewrites it in order, the slices are the same.
 #[tokio::test(flavor = "multi_thread")]
 async fn cohorts_follow_arrival_order_when_timestamps_go_backwards_and_after_compaction() {
-    let dir = tempfile::tempdir().unwrap();
-    let location = dir.path().join("lake").to_str().unwrap().to_string();
-    let lake = Lake::open(&location).unwrap();
+    let (_dir, location, lake) = temp_lake();
     let topic = "netflix-reviews";
     let mut rows = fixture_rows(ROWS);
     // A permutation of the timestamps (7 and 30 are coprime): offsets no longer follow them.
@@ -300,9 +298,7 @@ async fn cohorts_follow_arrival_order_when_timestamps_go_backwards_and_after_com
 #[tokio::test(flavor = "multi_thread")]
 async fn the_prompt_sees_new_commits_and_survives_a_compaction() {
     use std::io::{BufRead, BufReader, Write};
-    let dir = tempfile::tempdir().unwrap();
-    let location = dir.path().join("lake").to_str().unwrap().to_string();
-    let lake = Lake::open(&location).unwrap();
+    let (_dir, location, lake) = temp_lake();
     let rows = fixture_rows(200);
     write_fixture(&lake, "netflix-reviews", &rows[..100], 5).await;
     let mut child = reviewlake()

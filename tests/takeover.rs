@@ -10,7 +10,7 @@ use std::{
 };
 
 use common::*;
-use lake::{Lake, Snapshot};
+use lake::Snapshot;
 
 const GROUP_SETTINGS: [&str; 6] = [
     "-X",
@@ -28,9 +28,7 @@ async fn a_paused_member_lands_nothing_after_another_took_its_partition() {
     const N: i64 = 6_000;
     let topic = unique("takeover");
     let (_mock, brokers) = mock_topic(&topic, 1, N);
-    let dir = tempfile::tempdir().unwrap();
-    let location = dir.path().join("lake").to_str().unwrap().to_string();
-    let lake = Lake::open(&location).unwrap();
+    let (dir, location, lake) = temp_lake();
     let group = unique("g");
     let ingest = |batch_rows: &str, extra: &[&str]| {
         let mut cmd = reviewlake();
@@ -95,9 +93,7 @@ async fn a_paused_member_lands_nothing_after_another_took_its_partition() {
 /// error and writes nothing, instead of silently skipping the new records.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_topic_behind_the_lake_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let location = dir.path().join("lake").to_str().unwrap().to_string();
-    let lake = Lake::open(&location).unwrap();
+    let (_dir, location, lake) = temp_lake();
     let topic = "netflix-reviews";
     for (rows, expect_ok) in [(1_000, true), (300, false)] {
         let (_mock, brokers) = mock_topic(topic, 1, rows);

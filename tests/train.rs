@@ -257,9 +257,7 @@ async fn a_transform_is_stored_and_applied_when_predicting() {
 /// version (`--table-version`) after more data landed gives the same centroids.
 #[tokio::test(flavor = "multi_thread")]
 async fn training_at_a_recorded_table_version_reproduces_the_model() {
-    let dir = tempfile::tempdir().unwrap();
-    let location = dir.path().join("lake").to_str().unwrap().to_string();
-    let lake = Lake::open(&location).unwrap();
+    let (_dir, location, lake) = temp_lake();
     let rows = fixture_rows(ROWS);
     write_fixture(&lake, "netflix-reviews", &rows[..200], 25).await;
     // One cohort holding the whole lake, so that new rows change it.

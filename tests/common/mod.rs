@@ -203,6 +203,14 @@ pub fn reviewlake() -> Command {
     cmd
 }
 
+/// A local lake in a fresh temporary folder, which is removed when the returned guard drops.
+pub fn temp_lake() -> (tempfile::TempDir, String, Lake) {
+    let dir = tempfile::tempdir().unwrap();
+    let location = dir.path().join("lake").to_str().unwrap().to_string();
+    let lake = Lake::open(&location).unwrap();
+    (dir, location, lake)
+}
+
 /// `reviewlake ingest` of `topic` on the test broker into `location` until the lake holds the
 /// whole topic, in a fresh consumer group, with `extra` flags; asserts success.
 pub fn ingest_to_end(topic: &str, location: &str, extra: &[&str]) -> Output {
@@ -359,6 +367,20 @@ pub async fn read_reviews(lake: &Lake) -> Vec<Row> {
         }
     }
     rows
+}
+
+/// Each partition below `partitions` holds the offsets 0, 1, 2, ... once each, without a gap.
+pub fn assert_offsets_contiguous(rows: &[Row], partitions: i32) {
+    for p in 0..partitions {
+        let mut offsets: Vec<i64> = rows
+            .iter()
+            .filter(|r| r.partition == p)
+            .map(|r| r.offset)
+            .collect();
+        offsets.sort_unstable();
+        let expected: Vec<i64> = (0..offsets.len() as i64).collect();
+        assert_eq!(offsets, expected, "partition {p} offsets");
+    }
 }
 
 pub async fn read_rejected(lake: &Lake) -> Vec<RejectedRow> {
