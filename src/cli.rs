@@ -193,6 +193,10 @@ pub(crate) struct IngestArgs {
     /// ...or once the oldest has waited this long.
     #[arg(long, env = "REVIEWLAKE_COMMIT_INTERVAL", default_value = human(ingest::IngestOptions::default().commit_interval), value_parser = parse_duration)]
     pub(crate) commit_interval: Duration,
+    /// Files encoded and put at once, beside the thread that polls and decodes (default: one per
+    /// core).
+    #[arg(long, env = "REVIEWLAKE_WRITES_IN_FLIGHT", default_value_t = ingest::IngestOptions::default().writes_in_flight)]
+    pub(crate) writes_in_flight: usize,
 }
 
 /// Which snapshot of the tables to read (time travel); the latest by default.

@@ -19,6 +19,7 @@ pub(crate) async fn run(args: IngestArgs) -> anyhow::Result<()> {
         max_latency: args.max_latency,
         commit_files: args.commit_files,
         commit_interval: args.commit_interval,
+        writes_in_flight: args.writes_in_flight,
         exit_at_end: args.exit_at_end,
         decode: DecodeOptions {
             max_message_bytes: args.max_message_bytes,

@@ -13,7 +13,7 @@
 //! `retry` (lake operations with backoff) and `catchup` (topic-behind and end-of-topic checks).
 
 use std::{
-    collections::{BTreeMap, HashMap, HashSet},
+    collections::{BTreeMap, HashMap, HashSet, VecDeque},
     sync::{
         Arc, Mutex,
         atomic::{AtomicBool, Ordering},
@@ -32,7 +32,7 @@ use rdkafka::{
     types::RDKafkaErrorCode,
     types::RDKafkaRespErr,
 };
-use tokio::runtime::Handle;
+use tokio::{runtime::Handle, task::JoinHandle};
 
 use crate::{
     DecodeOptions, Error, IngestMetrics, KafkaOptions, Progress, Result, decode, metrics::LakeOp,
@@ -64,6 +64,8 @@ pub struct IngestOptions {
     pub commit_files: usize,
     /// ...or once the oldest has waited this long.
     pub commit_interval: Duration,
+    /// Files encoded and put at once, beside the thread that polls and decodes (at least 1).
+    pub writes_in_flight: usize,
     /// Stop once every assigned partition is caught up.
     pub exit_at_end: bool,
     pub decode: DecodeOptions,
@@ -84,6 +86,8 @@ impl Default for IngestOptions {
             max_latency: Duration::from_secs(30),
             commit_files: 32,
             commit_interval: Duration::from_secs(2),
+            // One per core: encoding and compression are most of a file's cost.
+            writes_in_flight: std::thread::available_parallelism().map_or(1, |n| n.get()),
             exit_at_end: false,
             decode: DecodeOptions::default(),
             write: WriteOptions::default(),
@@ -146,6 +150,11 @@ pub fn ingest(
     if options.commit_files == 0 {
         return Err(Error::Config("--commit-files must be at least 1".into()));
     }
+    if options.writes_in_flight == 0 {
+        return Err(Error::Config(
+            "--writes-in-flight must be at least 1".into(),
+        ));
+    }
     let retries = Retries {
         attempts: options.storage_attempts,
         metrics: options.metrics.clone(),
@@ -188,6 +197,8 @@ pub fn ingest(
         retries,
         pending: HashMap::new(),
         reject_tallies: HashMap::new(),
+        in_flight: VecDeque::new(),
+        writes_in_flight: options.writes_in_flight,
         uncommitted: Vec::new(),
         oldest_uncommitted: None,
         at_end: HashSet::new(),
@@ -216,6 +227,9 @@ struct Run<'p> {
     pending: HashMap<i32, PendingBatch>,
     /// The rejects by field of each written, uncommitted batch, by (partition, first offset).
     reject_tallies: HashMap<(i32, i64), BTreeMap<&'static str, u64>>,
+    /// Files being encoded and put, in the order their batches were taken (see `flush`).
+    in_flight: VecDeque<JoinHandle<Result<WrittenBatch>>>,
+    writes_in_flight: usize,
     /// Files written and waiting for their commit, in the order written.
     uncommitted: Vec<WrittenBatch>,
     oldest_uncommitted: Option<Instant>,
@@ -280,7 +294,7 @@ impl Run<'_> {
                     batch.take(message.key(), message.payload(), &pos, &options.decode);
                     if batch.is_full(options.batch_rows, options.batch_bytes) {
                         self.flush(partition)?;
-                        if self.uncommitted.len() >= options.commit_files {
+                        if self.uncommitted.len() + self.in_flight.len() >= options.commit_files {
                             self.commit(consumer)?;
                         }
                     }
@@ -347,6 +361,9 @@ impl Run<'_> {
                     }
                 }
                 Event::Revoked(partitions) => {
+                    // A file of a revoked partition may be being written: wait for it, to
+                    // drop it with the rest.
+                    self.settle()?;
                     for partition in partitions {
                         // Unwritten and uncommitted records stay in Kafka; the next owner reads
                         // them again. Files put but not committed are left to `lake vacuum`.
@@ -367,7 +384,8 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// Forgets what this member holds of `partition`; returns how many records that was.
+    /// Forgets what this member holds of `partition` (its writes settled); returns how many
+    /// records that was.
     fn drop_partition(&mut self, partition: i32) -> usize {
         let pending = self.pending.remove(&partition).map_or(0, |b| b.records());
         let uncommitted: usize = self
