@@ -2,8 +2,9 @@
 # Writer benchmark (issue 17): ingest's path after poll() with no broker (examples/writer_bench.rs)
 # on MESSAGES (1,500,000) synthetic messages of the seed's format over PARTITIONS (3), next to the
 # Python peer (bench/writer_peer.py: json + pyarrow + Parquet/zstd, no Delta) on the same
-# messages, then the zstd levels in LEVELS (1 3 6) for size against speed, and a CPU profile
-# (perf, cpu-clock samples) of the default level: the top functions and their share.
+# messages, then the stages one after another (files written before decoding on: each stage's
+# share), the zstd levels in LEVELS (1 3 6) for size against speed, and a CPU profile (perf,
+# cpu-clock samples) of the default level: the top functions and their share.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -27,6 +28,8 @@ ours = float(re.search(r"rows/s: (\d+)", open(f"{out}/reviewlake.txt").read()).g
 peer = float(re.search(r"(\d+) rows/s", open(f"{out}/peer.txt").read()).group(1))
 print(f"reviewlake {ours:.0f} rows/s, python peer {peer:.0f} rows/s: {ours / peer:.1f}x")
 PY
+echo "== stages one after another (zstd 3, no write beside decoding)"
+"$BIN" "$N" "$P" 3 - 500 0 | tee "$OUT/sequential.txt"
 for level in ${LEVELS:-1 3 6}; do
   echo "== zstd level $level"
   "$BIN" "$N" "$P" "$level" | grep -E "rows/s|files:"

@@ -6,20 +6,25 @@
 //! (decode, validate, Arrow builders), [`PendingBatch::finish`], [`BatchWriter::write`] (Parquet
 //! with zstd, the arrival-order claim, file statistics, the put) and [`Committer::commit`] (both
 //! Delta tables, one `txn` per partition), every `--commit-files` files, on a local lake. Prints
-//! rows/s, MB/s, each stage's share of the time and the peak resident memory, then checks that
-//! the lake holds every message once. Run by `bench/writer.sh`:
+//! rows/s, MB/s, each stage's share of the calling thread's time and the peak resident memory,
+//! then checks that the lake holds every message once. Run by `bench/writer.sh`:
 //!
-//!   writer_bench [MESSAGES] [PARTITIONS] [ZSTD_LEVEL] [LAKE] [BATCH_ROWS]
+//!   writer_bench [MESSAGES] [PARTITIONS] [ZSTD_LEVEL] [LAKE] [BATCH_ROWS] [WRITES_IN_FLIGHT]
 //!
 //! `LAKE` defaults to a temporary folder; `-` keeps that default (to give `BATCH_ROWS`, 500 as in
-//! `ingest`).
+//! `ingest`). Files are written as ingest writes them ([`Writes`]): `WRITES_IN_FLIGHT` at once
+//! (ingest's default, one per core) on other threads while this one decodes; 0 writes each file
+//! before decoding on, for a profile of the stages one after another.
 //!
 //! With `WRITER_BENCH_DUMP=path` it also writes the messages there (partition, offset, key and
 //! payload, each length-prefixed), for the Python peer `bench/writer_peer.py` to read the same.
 
-use std::time::{Duration, Instant};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
-use ingest::{DecodeOptions, PendingBatch, source::SyntheticSource};
+use ingest::{DecodeOptions, IngestOptions, PendingBatch, Writes, source::SyntheticSource};
 use lake::{BatchWriter, Committer, Lake, SourcePosition, TakenIn, WriteOptions, WrittenBatch};
 
 // The allocator the binary runs with.
@@ -88,8 +93,12 @@ fn peak_rss_mib() -> f64 {
         .map_or(f64::NAN, |kib| kib / 1024.0)
 }
 
-#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
-async fn main() {
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let handle = runtime.handle().clone();
     let mut args = std::env::args().skip(1);
     let n: u64 = args
         .next()
@@ -102,6 +111,11 @@ async fn main() {
         .filter(|a| a != "-")
         .unwrap_or_else(|| dir.path().join("lake").to_string_lossy().into_owned());
     let batch_rows: usize = args.next().map_or(500, |a| a.parse().expect("BATCH_ROWS"));
+    let in_flight: usize = args
+        .next()
+        .map_or(IngestOptions::default().writes_in_flight, |a| {
+            a.parse().expect("WRITES_IN_FLIGHT")
+        });
 
     let started = Instant::now();
     let messages = messages(n, partitions);
@@ -133,7 +147,8 @@ async fn main() {
             ..Default::default()
         },
     );
-    let mut committer = Committer::open(&lake, TOPIC).await.unwrap();
+    let mut committer = handle.block_on(Committer::open(&lake, TOPIC)).unwrap();
+    let mut writes = Writes::new(writer, handle.clone(), in_flight, 1, Arc::default());
     let decode = DecodeOptions::default();
     let mut pending: Vec<PendingBatch> = (0..partitions)
         .map(|_| PendingBatch::new(TakenIn::default()))
@@ -146,31 +161,27 @@ async fn main() {
         Duration::ZERO,
     );
     let (mut files, mut commits, mut bytes) = (0u64, 0u64, 0u64);
+    let mut tally = |batches: &[WrittenBatch]| {
+        files += batches.len() as u64;
+        bytes += batches.iter().map(WrittenBatch::bytes).sum::<u64>();
+    };
 
     let run = Instant::now();
-    let mut flush =
-        async |batch: &mut PendingBatch, partition: i32, written: &mut Vec<WrittenBatch>| {
-            let t = Instant::now();
-            let Some(done) = batch.finish(TOPIC).unwrap() else {
-                return;
-            };
-            finish += t.elapsed();
-            let t = Instant::now();
-            let file = writer
-                .write(
-                    TOPIC,
-                    partition,
-                    (done.first, done.last),
-                    &done.reviews,
-                    Some(&done.rejected),
-                )
-                .await
-                .unwrap();
-            write += t.elapsed();
-            bytes += file.bytes();
-            files += 1;
-            written.push(file);
+    // `write` is the time this thread waits for files: all of their cost when written one at a
+    // time, what the other threads could not hide otherwise.
+    let mut flush = |batch: &mut PendingBatch, partition: i32, written: &mut Vec<WrittenBatch>| {
+        let t = Instant::now();
+        let Some(done) = batch.finish(TOPIC).unwrap() else {
+            return;
         };
+        finish += t.elapsed();
+        let t = Instant::now();
+        written.extend(writes.start(TOPIC, partition, done).unwrap());
+        if in_flight == 0 {
+            written.extend(writes.settle().unwrap());
+        }
+        write += t.elapsed();
+    };
     for m in &messages {
         let t = Instant::now();
         let batch = &mut pending[m.partition as usize];
@@ -183,32 +194,30 @@ async fn main() {
         let full = batch.is_full(batch_rows, BATCH_BYTES);
         take += t.elapsed();
         if full {
-            flush(batch, m.partition, &mut written).await;
+            flush(batch, m.partition, &mut written);
             if written.len() >= COMMIT_FILES {
                 let t = Instant::now();
-                commits += u64::from(
-                    committer
-                        .commit(std::mem::take(&mut written))
-                        .await
-                        .unwrap()
-                        .commits,
-                );
+                let batches = std::mem::take(&mut written);
+                tally(&batches);
+                commits += u64::from(handle.block_on(committer.commit(batches)).unwrap().commits);
                 commit += t.elapsed();
             }
         }
     }
     for (partition, batch) in pending.iter_mut().enumerate() {
-        flush(batch, partition as i32, &mut written).await;
+        flush(batch, partition as i32, &mut written);
     }
-    if !written.is_empty() {
-        let t = Instant::now();
-        commits += u64::from(committer.commit(written).await.unwrap().commits);
-        commit += t.elapsed();
-    }
+    let t = Instant::now();
+    written.extend(writes.settle().unwrap());
+    write += t.elapsed();
+    tally(&written);
+    let t = Instant::now();
+    commits += u64::from(handle.block_on(committer.commit(written)).unwrap().commits);
+    commit += t.elapsed();
     let elapsed = run.elapsed();
 
-    let snapshot = lake::Snapshot::load(&lake).await.unwrap();
-    let summary = lake::summary(&snapshot).await.unwrap();
+    let snapshot = handle.block_on(lake::Snapshot::load(&lake)).unwrap();
+    let summary = handle.block_on(lake::summary(&snapshot)).unwrap();
     let stored = (summary.total.rows + summary.total.rejected) as u64;
     assert_eq!(stored, n, "the lake holds {stored} of {n} records");
     let secs = elapsed.as_secs_f64();
@@ -231,12 +240,12 @@ async fn main() {
     for (stage, t) in [
         ("decode, validate, append to the builders", take),
         ("finish the Arrow batches", finish),
-        ("Parquet encode + zstd + statistics + put", write),
+        ("Parquet encode + zstd + statistics + put (waited)", write),
         ("Delta commits", commit),
         ("the loop itself", other),
     ] {
         println!(
-            "  {stage:<44} {:>7.2} s {:>5.1}%",
+            "  {stage:<52} {:>7.2} s {:>5.1}%",
             t.as_secs_f64(),
             100.0 * t.as_secs_f64() / secs
         );

@@ -4,67 +4,28 @@
 use super::*;
 
 impl Run<'_> {
-    /// Starts writing a partition's pending batch as files, to be committed with the next
-    /// commit. The encoding, compression and put run on a blocking thread of the runtime while
-    /// this thread polls and decodes on; at most `writes_in_flight` at once (the oldest is waited
-    /// for first). Files land in `uncommitted` in the order their batches were taken.
+    /// Starts writing a partition's pending batch as files (see [`Writes`]), to be committed
+    /// with the next commit.
     pub(super) fn flush(&mut self, partition: i32) -> Result<()> {
         let Some(batch) = self.pending.get_mut(&partition) else {
             return Ok(());
         };
-        let Some(FinishedBatch {
-            first,
-            last,
-            reviews,
-            rejected,
-            rejects,
-        }) = batch.finish(&self.topic)?
-        else {
+        let Some(mut finished) = batch.finish(&self.topic)? else {
             return Ok(());
         };
-        if self.in_flight.len() >= self.writes_in_flight
-            && let Some(oldest) = self.in_flight.pop_front()
-        {
-            self.land(oldest)?;
-        }
-        let (writer, topic) = (self.writer.clone(), self.topic.clone());
-        let (handle, retries) = (self.handle.clone(), self.retries.clone());
-        let write = self.handle.spawn_blocking(move || {
-            let started = Instant::now();
-            let written = retry(&handle, &retries, LakeOp::WriteBatch, || {
-                writer.write(&topic, partition, (first, last), &reviews, Some(&rejected))
-            })?;
-            retries.metrics.written(started.elapsed());
-            tracing::debug!(
-                partition,
-                first,
-                last,
-                rows = written.rows().0,
-                rejected = written.rows().1,
-                "batch written"
-            );
-            Ok(written)
-        });
-        self.in_flight.push_back(write);
-        self.reject_tallies.insert((partition, first), rejects);
+        let rejects = std::mem::take(&mut finished.rejects);
+        self.reject_tallies
+            .insert((partition, finished.first), rejects);
+        let done = self.writes.start(&self.topic, partition, finished)?;
+        self.uncommitted.extend(done);
         self.oldest_uncommitted.get_or_insert_with(Instant::now);
         Ok(())
     }
 
     /// Waits for every file being written and queues it for the next commit.
     pub(super) fn settle(&mut self) -> Result<()> {
-        while let Some(write) = self.in_flight.pop_front() {
-            self.land(write)?;
-        }
-        Ok(())
-    }
-
-    fn land(&mut self, write: JoinHandle<Result<WrittenBatch>>) -> Result<()> {
-        let written = self
-            .handle
-            .block_on(write)
-            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))?;
-        self.uncommitted.push(written);
+        let done = self.writes.settle()?;
+        self.uncommitted.extend(done);
         Ok(())
     }
 

@@ -9,7 +9,8 @@
 //! a commit lands only if the tables still stand where this member last saw them.
 //!
 //! This module holds the options, the summary and the poll loop; beside it: `rebalance`
-//! (assignment and resume), `pending` (the batch being filled), `flush` (files and commits),
+//! (assignment and resume), `pending` (the batch being filled), `writes` (files being written),
+//! `flush` (files and commits),
 //! `retry` (lake operations with backoff) and `catchup` (topic-behind and end-of-topic checks).
 
 use std::{
@@ -43,10 +44,12 @@ mod flush;
 mod pending;
 mod rebalance;
 mod retry;
+mod writes;
 
 pub use pending::{FinishedBatch, PendingBatch};
 use rebalance::{Event, IngestContext};
 use retry::{Retries, retry, retry_blocking};
+pub use writes::Writes;
 
 /// How to ingest.
 #[derive(Debug, Clone)]
@@ -192,13 +195,17 @@ pub fn ingest(
 
     let mut run = Run {
         topic: options.kafka.topic.clone(),
-        writer: BatchWriter::new(lake, options.write.clone()),
+        writes: Writes::new(
+            BatchWriter::new(lake, options.write.clone()),
+            handle.clone(),
+            options.writes_in_flight,
+            options.storage_attempts,
+            options.metrics.clone(),
+        ),
         handle,
         retries,
         pending: HashMap::new(),
         reject_tallies: HashMap::new(),
-        in_flight: VecDeque::new(),
-        writes_in_flight: options.writes_in_flight,
         uncommitted: Vec::new(),
         oldest_uncommitted: None,
         at_end: HashSet::new(),
@@ -221,15 +228,12 @@ pub fn ingest(
 
 struct Run<'p> {
     topic: String,
-    writer: BatchWriter,
+    writes: Writes,
     handle: Handle,
     retries: Retries,
     pending: HashMap<i32, PendingBatch>,
     /// The rejects by field of each written, uncommitted batch, by (partition, first offset).
     reject_tallies: HashMap<(i32, i64), BTreeMap<&'static str, u64>>,
-    /// Files being encoded and put, in the order their batches were taken (see `flush`).
-    in_flight: VecDeque<JoinHandle<Result<WrittenBatch>>>,
-    writes_in_flight: usize,
     /// Files written and waiting for their commit, in the order written.
     uncommitted: Vec<WrittenBatch>,
     oldest_uncommitted: Option<Instant>,
@@ -294,7 +298,7 @@ impl Run<'_> {
                     batch.take(message.key(), message.payload(), &pos, &options.decode);
                     if batch.is_full(options.batch_rows, options.batch_bytes) {
                         self.flush(partition)?;
-                        if self.uncommitted.len() + self.in_flight.len() >= options.commit_files {
+                        if self.uncommitted.len() + self.writes.len() >= options.commit_files {
                             self.commit(consumer)?;
                         }
                     }
