@@ -19,6 +19,7 @@ use deltalake::{
     },
     protocol::{DeltaOperation, SaveMode},
 };
+use futures::{StreamExt, TryStreamExt};
 use serde_json::json;
 
 use crate::{
@@ -160,13 +161,25 @@ impl Committer {
     }
 
     /// Where both tables stand now for each of `partitions`, without remembering it.
+    /// Each read replays part of the log; a few run at once.
     pub async fn standing(&mut self, partitions: &[i32]) -> Result<Vec<TakenIn>> {
-        self.refresh().await?;
-        let mut out = Vec::with_capacity(partitions.len());
-        for &partition in partitions {
-            out.push(self.taken_in(partition).await?);
+        if partitions.is_empty() {
+            return Ok(Vec::new());
         }
-        Ok(out)
+        self.refresh().await?;
+        let this = &*self;
+        futures::stream::iter(partitions)
+            .map(|&partition| this.taken_in(partition))
+            .buffered(4)
+            .try_collect()
+            .await
+    }
+
+    /// Where this writer last saw both tables stand for `partition` (its own commits included),
+    /// without reading the tables. `txn` versions only grow, so the tables stand there or
+    /// further.
+    pub fn last_seen(&self, partition: i32) -> Option<TakenIn> {
+        self.known.get(&partition).copied()
     }
 
     /// Forgets a partition (revoked).

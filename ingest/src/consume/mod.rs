@@ -355,8 +355,8 @@ impl Run<'_> {
         for event in events {
             match event {
                 Event::Assigned(partitions) => {
+                    self.check_offsets(consumer, &partitions)?;
                     for (partition, taken) in partitions {
-                        self.check_offsets(consumer, partition, taken)?;
                         self.retries
                             .metrics
                             .assigned(partition, taken.next_offset());
