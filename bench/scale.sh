@@ -59,7 +59,7 @@ for rows in $SIZES; do
       --metrics-bind "127.0.0.1:1999$member" --max-latency 2s --log-level warn >"$run/ingest$member.log" 2>&1 &
     pids+=($!)
   done
-  trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
+  trap 'for pid in "${pids[@]}"; do pkill -TERM -P "$pid"; done 2>/dev/null || true' EXIT
   # Both members hold partitions and together all of them, twice in a row a second apart.
   stable=0
   while [ "$stable" -lt 2 ]; do
@@ -85,7 +85,9 @@ for rows in $SIZES; do
   done
   end=$(date +%s.%N)
   printf '\r  ingested %s of %s\n' "$rows" "$rows"
-  kill -TERM "${pids[@]}"; wait "${pids[@]}" || true
+  # SIGTERM to the members themselves (`time` would die alone and leave them running).
+  for pid in "${pids[@]}"; do pkill -TERM -P "$pid" || true; done
+  wait "${pids[@]}" || true
   trap - EXIT
   python3 -c "print(f'ingest: {$rows / ($end - $start):,.0f} rows/s from the first produced record to the last commit ({$end - $start:.1f} s)')" \
     | tee "$run/ingest.txt"
