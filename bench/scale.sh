@@ -91,6 +91,7 @@ for rows in $SIZES; do
   trap - EXIT
   python3 -c "print(f'ingest: {$rows / ($end - $start):,.0f} rows/s from the first produced record to the last commit ({$end - $start:.1f} s)')" \
     | tee "$run/ingest.txt"
+  tansu topic delete "$topic" --broker "tcp://$KAFKA_BROKERS" >/dev/null || true  # the broker keeps topics in memory
   "$BIN" lake stats --lake "$lake" --format json >"$run/stats.json"
 
   python3 bench/sql_bench.py "$BIN" "$lake" "$REPEAT" "$((rows / 3))" "$run/sql.json" | tee "$run/sql.txt"

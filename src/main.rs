@@ -14,6 +14,11 @@ use clap::Parser;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
+    // No transparent huge pages: each first touch of one zeroes 2 MiB, which a command that
+    // lives for tens of milliseconds pays for and never gets back, and the long queries measured
+    // no gain from them either (BENCHMARKS.md, scale run 1).
+    #[cfg(target_os = "linux")]
+    let _ = nix::sys::prctl::set_thp_disable(true);
     let cli = cli::Cli::parse();
     cli::init_logging(&cli.log);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
