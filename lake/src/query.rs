@@ -134,6 +134,8 @@ impl Query {
                 config.options_mut().set(key, &value)?;
             }
         }
+        // The log's statistics are read only by a session that collects statistics.
+        let collects_statistics = config.options().execution.collect_statistics;
         let state = SessionStateBuilder::new()
             .with_config(config)
             .with_default_features()
@@ -155,7 +157,9 @@ impl Query {
                     (column::PART_TOPIC.to_string(), DataType::Utf8),
                     (column::PART_PARTITION.to_string(), DataType::Int32),
                 ]);
-            let statistics = statistics_cache(&snapshot, table, &schema);
+            let statistics = collects_statistics
+                .then(|| statistics_cache(&snapshot, table, &schema))
+                .flatten();
             let config = ListingTableConfig::new(url)
                 .with_listing_options(options)
                 .with_schema(schema);
