@@ -258,6 +258,10 @@ pub(crate) struct SqlArgs {
     /// Output format.
     #[arg(long, value_enum, env = "REVIEWLAKE_FORMAT", default_value_t = ResultFormat::Table)]
     pub(crate) format: ResultFormat,
+    /// Print each statement's wall time to stderr (at the prompt: reading the latest snapshot
+    /// included).
+    #[arg(long, env = "REVIEWLAKE_TIMING")]
+    pub(crate) timing: bool,
 }
 
 #[derive(Debug, Args)]

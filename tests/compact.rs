@@ -62,14 +62,7 @@ async fn compaction_killed_midway_leaves_a_correct_lake() {
     write_fixture(&lake, "netflix-reviews", &fixture_rows(N), 10).await;
     for delay_ms in [20u64, 120, 300, 600] {
         let mut child = reviewlake()
-            .args([
-                "lake",
-                "compact",
-                "--lake",
-                &location,
-                "--target-rows",
-                "700",
-            ])
+            .args(compact_args(&location, "700"))
             .spawn()
             .unwrap();
         std::thread::sleep(Duration::from_millis(delay_ms));
@@ -103,18 +96,7 @@ async fn two_compactions_at_once_never_overlap_local_and_s3() {
         let lake = Lake::open(&location).unwrap();
         const N: usize = 4_000;
         write_fixture(&lake, "netflix-reviews", &fixture_rows(N), 10).await;
-        let spawn = |target: &str| {
-            reviewlake()
-                .args([
-                    "lake",
-                    "compact",
-                    "--lake",
-                    &location,
-                    "--target-rows",
-                    target,
-                ])
-                .output()
-        };
+        let spawn = |target: &str| reviewlake().args(compact_args(&location, target)).output();
         let (a, b) = std::thread::scope(|s| {
             let a = s.spawn(|| spawn("300"));
             let b = s.spawn(|| spawn("450"));
@@ -158,9 +140,7 @@ async fn ingest_beside_and_after_compaction_duplicates_nothing() {
     produce_synthetic(&topic, 3000, 1, &[]);
     let group = unique("g");
     let mut ingest = reviewlake()
-        .args([
-            "ingest", "--topic", &topic, "--lake", &location, "--group", &group,
-        ])
+        .args(ingest_args(&topic, &location, &group))
         .args(["--batch-rows", "100", "--max-latency", "200ms"])
         .spawn()
         .unwrap();
@@ -175,16 +155,9 @@ async fn ingest_beside_and_after_compaction_duplicates_nothing() {
     assert!(ingest.wait().unwrap().success());
     compact(&location, "400");
     // A restarted ingest after compaction resumes at the end: nothing new, nothing twice.
-    run_ok(&[
-        "ingest",
-        "--topic",
-        &topic,
-        "--lake",
-        &location,
-        "--group",
-        &group,
-        "--exit-at-end",
-    ]);
+    let mut args = ingest_args(&topic, &location, &group).to_vec();
+    args.push("--exit-at-end");
+    run_ok(&args);
     let rows = read_reviews(&lake).await;
     assert_eq!(rows.len(), 5000);
     let ids: std::collections::HashSet<_> = rows.iter().map(|r| &r.review_id).collect();

@@ -58,14 +58,8 @@ async fn ingest_metrics_match_the_lake_and_the_console_works_in_chromium() {
     let group = unique("g");
     let ingest = Running::new(
         reviewlake()
+            .args(ingest_args(&topic, &location, &group))
             .args([
-                "ingest",
-                "--topic",
-                &topic,
-                "--lake",
-                &location,
-                "--group",
-                &group,
                 "--metrics-bind",
                 &metrics_addr,
                 "--commit-interval",

@@ -50,9 +50,7 @@ async fn crash_and_resume(location: &str) {
     // Kill points, in committed files (batches of 100 over two partitions: about 120 in all).
     for (round, kill_after) in [3usize, 25, 40, 70, 71].into_iter().enumerate() {
         let mut child = reviewlake()
-            .args([
-                "ingest", "--topic", &topic, "--lake", location, "--group", &group,
-            ])
+            .args(ingest_args(&topic, location, &group))
             .args(["--batch-rows", "100", "--max-latency", "200ms"])
             .args(["--commit-files", "3", "--commit-interval", "300ms"])
             .args(FAST_GROUP)
@@ -68,22 +66,10 @@ async fn crash_and_resume(location: &str) {
         child.wait().unwrap();
     }
     // Finish, then check.
-    run_ok(&[
-        "ingest",
-        "--topic",
-        &topic,
-        "--lake",
-        location,
-        "--group",
-        &group,
-        "--batch-rows",
-        "100",
-        "--exit-at-end",
-        FAST_GROUP[0],
-        FAST_GROUP[1],
-        FAST_GROUP[2],
-        FAST_GROUP[3],
-    ]);
+    let mut args = ingest_args(&topic, location, &group).to_vec();
+    args.extend_from_slice(&["--batch-rows", "100", "--exit-at-end"]);
+    args.extend_from_slice(&FAST_GROUP);
+    run_ok(&args);
     let rows = read_reviews(&lake).await;
     let rejected = read_rejected(&lake).await;
     for p in 0..2 {

@@ -62,22 +62,11 @@ async fn a_local_commit_is_fsynced_after_its_data_files() {
         .arg("-o")
         .arg(&trace)
         .arg(env!("CARGO_BIN_EXE_reviewlake"))
-        .args([
-            "lake",
-            "compact",
-            "--lake",
-            &location,
-            "--target-rows",
-            "1000",
-        ])
+        .args(compact_args(&location, "1000"))
         .env("REVIEWLAKE_LOG", "warn")
         .output()
         .expect("strace is needed (scripts/services.sh install puts it in)");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let calls = parse(&std::fs::read_to_string(&trace).unwrap());
     // The compaction's commit: the link of the newest reviews/_delta_log/N.json.
     // A link into `<table>/<folder>` of a name ending in `suffix`.

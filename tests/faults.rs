@@ -75,11 +75,7 @@ fn offsets(cmd: impl Fn() -> Command, location: &str) -> Vec<i64> {
         .arg("SELECT kafka_offset AS o FROM reviews UNION ALL SELECT kafka_offset AS o FROM rejected ORDER BY 1")
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
     rows.iter().map(|r| r["o"].as_i64().unwrap()).collect()
 }

@@ -124,9 +124,7 @@ async fn two_ingest_processes_in_one_group_share_a_lake() {
     let group = unique("g");
     let spawn = || {
         reviewlake()
-            .args([
-                "ingest", "--topic", &topic, "--lake", &location, "--group", &group,
-            ])
+            .args(ingest_args(&topic, &location, &group))
             .args(["--batch-rows", "200", "--max-latency", "1s"])
             .spawn()
             .unwrap()

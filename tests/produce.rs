@@ -24,13 +24,8 @@ fn retries_after_late_acknowledgements_lose_no_review() {
     let topic = unique("retries");
     let mock = MockCluster::new(1).unwrap();
     mock.create_topic(&topic, 1, 1).unwrap();
-    let mut producer = reviewlake()
+    let mut producer = produce_to(&mock, &topic)
         .args([
-            "produce",
-            "--brokers",
-            &mock.bootstrap_servers(),
-            "--topic",
-            &topic,
             "--synthetic",
             &N.to_string(),
             "--rate",
@@ -100,22 +95,28 @@ fn the_producer_is_idempotent() {
         RDKafkaApiKey::InitProducerId,
         &[RDKafkaRespErr::RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED; 20],
     );
-    let out = reviewlake()
-        .args([
-            "produce",
-            "--brokers",
-            &mock.bootstrap_servers(),
-            "--topic",
-            &topic,
-            "--synthetic",
-            "10",
-            "-X",
-            "message.timeout.ms=5000",
-        ])
+    let out = produce_to(&mock, &topic)
+        .args(["--synthetic", "10", "-X", "message.timeout.ms=5000"])
         .output()
         .unwrap();
     assert!(
         !out.status.success(),
         "a producer that needs no producer id is not idempotent"
     );
+}
+
+/// `reviewlake produce` into `topic` on the mock cluster `mock`.
+fn produce_to(
+    mock: &MockCluster<'_, rdkafka::producer::DefaultProducerContext>,
+    topic: &str,
+) -> std::process::Command {
+    let mut cmd = reviewlake();
+    cmd.args([
+        "produce",
+        "--brokers",
+        &mock.bootstrap_servers(),
+        "--topic",
+        topic,
+    ]);
+    cmd
 }

@@ -244,11 +244,20 @@ async fn a_script_file_runs_every_statement_and_views_load() {
         script.to_str().unwrap(),
         "--format",
         "ndjson",
+        "--timing",
     ]);
     assert_eq!(
         String::from_utf8(out.stdout).unwrap(),
         "{\"a\":30}\n{\"b\":30}\n"
     );
+    // `--timing`: one wall time per statement, on stderr.
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let times: Vec<f64> = stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix("time: ")?.strip_suffix(" ms")?.parse().ok())
+        .collect();
+    assert_eq!(times.len(), 2, "{stderr}");
+    assert!(times.iter().all(|t| *t > 0.0), "{stderr}");
 }
 
 /// Fixture rows whose timestamps are a permutation of their offsets' order (7 and 30 are
@@ -278,6 +287,10 @@ async fn assert_cohorts_follow_arrival_order(lake: &Lake, location: &str, rows: 
         2,
         "one merged file per partition"
     );
+    assert!(
+        snapshot.reviews_in_arrival_order(),
+        "compaction leaves every file in order and declares it: the cohorts below are planned from the log"
+    );
     for k in 0..3 {
         assert_eq!(dump(k), expected(k), "model_{} after compaction", k + 1);
     }
@@ -304,7 +317,7 @@ async fn cohorts_follow_arrival_order_when_timestamps_go_backwards() {
 /// The same when one file predates the lake's arrival order (unsorted, no claim in its footer),
 /// planned from the footers: such a file can only be in tables made by `lake migrate` from old
 /// files, which do not declare their files' order, and the tables here are made so. Compaction
-/// rewrites it in order.
+/// rewrites it in order, and the table then declares its order.
 #[tokio::test(flavor = "multi_thread")]
 async fn cohorts_follow_arrival_order_with_an_unsorted_file_of_a_migrated_lake() {
     let (_dir, location, lake) = temp_lake();

@@ -62,11 +62,7 @@ async fn a_paused_member_lands_nothing_after_another_took_its_partition() {
     let second = ingest("100", &["--exit-at-end", "--max-latency", "200ms"])
         .output()
         .unwrap();
-    assert!(
-        second.status.success(),
-        "{}",
-        String::from_utf8_lossy(&second.stderr)
-    );
+    assert_success(&second);
     assert_eq!(committed_rows(&lake).await, N, "the second member finished");
     let version = Snapshot::load(&lake).await.unwrap().versions().reviews;
     // Wake the first member: its 400-row batch covers offsets the tables already hold.

@@ -37,27 +37,13 @@ fn nearest(centroids: &Value, x: &[f64]) -> usize {
         .unwrap()
 }
 
-fn assert_ok(out: &std::process::Output) {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn train_list_predict_and_versions_local_and_s3() {
     let dir = tempfile::tempdir().unwrap();
     for location in lake_locations(dir.path(), &unique("train-lake")) {
-        write_fixture(
-            &Lake::open(&location).unwrap(),
-            "netflix-reviews",
-            &fixture_rows(ROWS),
-            25,
-        )
-        .await;
+        write_rows(&location).await;
 
-        assert_ok(&train(&location, &[]));
+        assert_success(&train(&location, &[]));
         let docs = models(&location);
         let names: Vec<&str> = docs.iter().map(|d| d["name"].as_str().unwrap()).collect();
         assert_eq!(names, ["model_1", "model_2", "model_3"], "{location}");
@@ -109,7 +95,7 @@ async fn train_list_predict_and_versions_local_and_s3() {
         }
 
         // Same lake, cohort and parameters: same centroids, as a new version.
-        assert_ok(&train(&location, &["--models", "model_1"]));
+        assert_success(&train(&location, &["--models", "model_1"]));
         let again = models(&location);
         assert_eq!(again[0]["version"], 2);
         assert_eq!(again[0]["centroids"], docs[0]["centroids"]);
@@ -168,14 +154,8 @@ async fn a_transform_is_stored_and_applied_when_predicting() {
     let dir = tempfile::tempdir().unwrap();
     let location = dir.path().join("lake").to_str().unwrap().to_string();
     let models_at = dir.path().join("models").to_str().unwrap().to_string();
-    write_fixture(
-        &Lake::open(&location).unwrap(),
-        "netflix-reviews",
-        &fixture_rows(ROWS),
-        25,
-    )
-    .await;
-    assert_ok(&train(
+    write_rows(&location).await;
+    assert_success(&train(
         &location,
         &[
             "--models",
@@ -263,14 +243,14 @@ async fn training_at_a_recorded_table_version_reproduces_the_model() {
     // One cohort holding the whole lake, so that new rows change it.
     let whole = ["--models", "model_1", "--cohort-rows", "1000"];
     let current = |location: &str| models(location)[0].clone();
-    assert_ok(&train(&location, &whole));
+    assert_success(&train(&location, &whole));
     let first = current(&location);
     let version = first["lake"]["table_version"]
         .as_u64()
         .expect("the version read");
 
     write_fixture(&lake, "netflix-reviews", &rows[200..], 25).await;
-    assert_ok(&train(&location, &whole));
+    assert_success(&train(&location, &whole));
     let grown = current(&location);
     assert!(grown["lake"]["table_version"].as_u64().unwrap() > version);
     assert_ne!(
@@ -281,7 +261,7 @@ async fn training_at_a_recorded_table_version_reproduces_the_model() {
     let mut again = whole.to_vec();
     let at = version.to_string();
     again.extend(["--table-version", &at]);
-    assert_ok(&train(&location, &again));
+    assert_success(&train(&location, &again));
     let reproduced = current(&location);
     assert_eq!(
         reproduced["lake"]["table_version"],
@@ -289,4 +269,10 @@ async fn training_at_a_recorded_table_version_reproduces_the_model() {
     );
     assert_eq!(reproduced["centroids"], first["centroids"]);
     assert_eq!(reproduced["cost"], first["cost"]);
+}
+
+/// The training fixture, `ROWS` reviews in files of 25, written into the lake at `location`.
+async fn write_rows(location: &str) {
+    let lake = Lake::open(location).unwrap();
+    write_fixture(&lake, "netflix-reviews", &fixture_rows(ROWS), 25).await;
 }

@@ -24,7 +24,10 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use crate::{
     BatchWriter, Error, FileInfo, FileKey, Lake, Result, Table, TableVersion, WriteOptions,
     commit::{is_conflict, operation_metrics},
-    delta::{committed_key, compact_app_id, open},
+    delta::{
+        FILES_IN_ARRIVAL_ORDER, committed_key, compact_app_id, declare_arrival_order,
+        declares_arrival_order, open,
+    },
     read_file_info,
 };
 
@@ -219,9 +222,27 @@ pub async fn compact(
                     Some(chrono::Utc::now().timestamp_millis()),
                 )));
             }
-            if table_summary.outputs == 0 {
-                break;
+            // A `reviews` table that does not declare its files' arrival order (made by `lake
+            // migrate`, or before the declaration existed) gains the declaration in this commit:
+            // the plan rewrote every file that lacked the claim, and ingest writes only files
+            // that make it.
+            let declare = table == Table::Reviews && !declares_arrival_order(state.metadata());
+            if declare {
+                actions.push(Action::Metadata(declare_arrival_order(
+                    state.metadata(),
+                    table,
+                )?));
             }
+            let operation = match table_summary.outputs {
+                0 if !declare => break,
+                0 => DeltaOperation::SetTableProperties {
+                    properties: HashMap::from([(FILES_IN_ARRIVAL_ORDER.into(), "true".into())]),
+                },
+                _ => DeltaOperation::Optimize {
+                    predicate: None,
+                    target_size: options.target_rows as i64,
+                },
+            };
             let committed = crate::commit::commit_builder()
                 .with_actions(actions)
                 .with_app_metadata(operation_metrics(
@@ -230,18 +251,11 @@ pub async fn compact(
                     table_summary.inputs as usize,
                     table_summary.rows as usize,
                 ))
-                .build(
-                    Some(state),
-                    delta.log_store(),
-                    DeltaOperation::Optimize {
-                        predicate: None,
-                        target_size: options.target_rows as i64,
-                    },
-                )
+                .build(Some(state), delta.log_store(), operation)
                 .await;
             match committed {
                 Ok(done) => {
-                    tracing::info!(table = %table, version = done.version(), files = table_summary.inputs, "compaction committed");
+                    tracing::info!(table = %table, version = done.version(), files = table_summary.inputs, declared_arrival_order = declare, "compaction committed");
                     checkpoint(&mut delta, table).await?;
                     table_summary.commits = 1;
                     summary.add(&table_summary);

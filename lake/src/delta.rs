@@ -12,7 +12,7 @@ use arrow::datatypes::{DataType, TimeUnit};
 use chrono::{DateTime, Utc};
 use deltalake::{
     DeltaTable, DeltaTableError,
-    kernel::{DataType as DeltaType, StructField},
+    kernel::{DataType as DeltaType, Metadata, MetadataExt, StructField},
     logstore::{LogStoreRef, StorageConfig, default_logstore},
     protocol::SaveMode,
 };
@@ -29,9 +29,27 @@ const CHECKPOINT_INTERVAL: &str = "10";
 
 /// A table property of `reviews`: every data file of the table is in arrival order and its
 /// footer says so (see `order`). Set when ingest creates the table: ingest and compaction only
-/// write such files; a table made by `lake migrate` from old files lacks it. Where it is
-/// set, readers take each file's ordering from the log instead of reading its footer.
+/// write such files. A table made by `lake migrate` from old files, or by a reviewlake older
+/// than the property, lacks it until `lake compact` has left every file in order (see
+/// `compact`). Where it is set, readers take each file's ordering from the log instead of
+/// reading its footer.
 pub(crate) const FILES_IN_ARRIVAL_ORDER: &str = "reviewlake.filesInArrivalOrder";
+
+/// Whether a table's `metadata` declares [`FILES_IN_ARRIVAL_ORDER`].
+pub(crate) fn declares_arrival_order(metadata: &Metadata) -> bool {
+    metadata
+        .configuration()
+        .get(FILES_IN_ARRIVAL_ORDER)
+        .is_some_and(|v| v == "true")
+}
+
+/// `metadata` with [`FILES_IN_ARRIVAL_ORDER`] declared.
+pub(crate) fn declare_arrival_order(metadata: &Metadata, table: Table) -> Result<Metadata> {
+    metadata
+        .clone()
+        .add_config_key(FILES_IN_ARRIVAL_ORDER.into(), "true".into())
+        .map_err(|e| Error::delta(table, "declaring the files' arrival order", e.into()))
+}
 
 /// What a table's first commit declares about the files it will hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -8,7 +8,7 @@ use deltalake::DeltaTable;
 use crate::{
     Error, FileKey, Lake, Result, Table, TableVersion, TakenIn,
     commit::taken_in,
-    delta::{FILES_IN_ARRIVAL_ORDER, committed_key, open},
+    delta::{committed_key, declares_arrival_order, open},
 };
 
 /// One data file of a snapshot.
@@ -57,7 +57,7 @@ pub struct Snapshot {
     versions: Versions,
     reviews: Option<DeltaTable>,
     rejected: Option<DeltaTable>,
-    /// The `reviews` table declares every file in arrival order ([`FILES_IN_ARRIVAL_ORDER`]).
+    /// The `reviews` table declares every file in arrival order (`delta::FILES_IN_ARRIVAL_ORDER`).
     reviews_in_arrival_order: bool,
 }
 
@@ -71,24 +71,32 @@ impl Snapshot {
     /// table as of that commit's time; `AsOf(t)` reads both as of `t`.
     pub async fn load_at(lake: &Lake, version: TableVersion) -> Result<Self> {
         let mut snapshot = Snapshot::default();
-        let reviews = open(lake, Table::Reviews, version).await?;
-        let rejected_at = match (version, &reviews) {
-            (TableVersion::Version(n), Some(delta)) => delta
-                .snapshot()
-                .ok()
-                .and_then(|s| s.version_timestamp(n))
-                .and_then(DateTime::<Utc>::from_timestamp_millis)
-                .map_or(TableVersion::Latest, TableVersion::AsOf),
-            _ => version,
+        let open_rejected = |at: TableVersion| async move {
+            match open(lake, Table::Rejected, at).await {
+                // The rejected table did not exist yet at that time.
+                Err(Error::Delta { .. }) if at != TableVersion::Latest => Ok(None),
+                other => other,
+            }
         };
+        let (reviews, rejected) = match version {
+            // The rejected table as of the time of that `reviews` commit.
+            TableVersion::Version(n) => {
+                let reviews = open(lake, Table::Reviews, version).await?;
+                let rejected_at = reviews
+                    .as_ref()
+                    .and_then(|delta| delta.snapshot().ok()?.version_timestamp(n))
+                    .and_then(DateTime::<Utc>::from_timestamp_millis)
+                    .map_or(TableVersion::Latest, TableVersion::AsOf);
+                (Ok(reviews), open_rejected(rejected_at).await)
+            }
+            // Both tables at once: each load is a few reads of its own log.
+            _ => futures::join!(open(lake, Table::Reviews, version), open_rejected(version)),
+        };
+        let reviews = reviews?;
         if reviews.is_none() {
             crate::legacy::refuse_old_layout(lake).await?;
         }
-        let rejected = match open(lake, Table::Rejected, rejected_at).await {
-            // The rejected table did not exist yet at that time.
-            Err(Error::Delta { .. }) if rejected_at != TableVersion::Latest => None,
-            other => other?,
-        };
+        let rejected = rejected?;
         for (table, delta) in [(Table::Reviews, &reviews), (Table::Rejected, &rejected)] {
             if let Some(delta) = delta {
                 snapshot.add_table(table, delta)?;
@@ -121,11 +129,7 @@ impl Snapshot {
             .map_err(|e| Error::delta(table, "reading", e))?;
         let version = Some(state.version());
         if table == Table::Reviews {
-            self.reviews_in_arrival_order = state
-                .metadata()
-                .configuration()
-                .get(FILES_IN_ARRIVAL_ORDER)
-                .is_some_and(|v| v == "true");
+            self.reviews_in_arrival_order = declares_arrival_order(state.metadata());
         }
         match table {
             Table::Reviews => self.versions.reviews = version,

@@ -1,4 +1,4 @@
-use std::io::Write;
+use std::{io::Write, time::Instant};
 
 use anyhow::Context;
 use lake::{Lake, Query, TableVersion, Workload};
@@ -25,11 +25,20 @@ pub(crate) async fn run(args: SqlArgs) -> anyhow::Result<()> {
     match text {
         Some(text) => {
             for statement in Query::split_statements(&text)? {
+                let started = Instant::now();
                 execute(&query, &statement, args.format).await?;
+                report_time(args.timing, started);
             }
             Ok(())
         }
         None => prompt(query, &lake, &args).await,
+    }
+}
+
+/// With `--timing`, the wall time since `started` on stderr, as `time: 12.345 ms`.
+fn report_time(timing: bool, started: Instant) {
+    if timing {
+        eprintln!("time: {:.3} ms", started.elapsed().as_secs_f64() * 1e3);
     }
 }
 
@@ -92,6 +101,7 @@ async fn prompt(mut query: Query, lake: &Lake, args: &SqlArgs) -> anyhow::Result
             }
         };
         for statement in statements {
+            let started = Instant::now();
             if !pinned {
                 match Query::open(lake, &args.sql_dir.files(), Workload::AdHoc).await {
                     Ok(latest) => query = latest,
@@ -104,6 +114,7 @@ async fn prompt(mut query: Query, lake: &Lake, args: &SqlArgs) -> anyhow::Result
             if let Err(e) = execute(&query, &statement, format).await {
                 eprintln!("error: {}", lake::error_chain(&*e));
             }
+            report_time(args.timing, started);
         }
         buffer.clear();
     }

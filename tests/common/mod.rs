@@ -215,18 +215,29 @@ pub fn temp_lake() -> (tempfile::TempDir, String, Lake) {
 /// whole topic, in a fresh consumer group, with `extra` flags; asserts success.
 pub fn ingest_to_end(topic: &str, location: &str, extra: &[&str]) -> Output {
     let group = unique("g");
-    let mut args = vec![
-        "ingest",
-        "--topic",
-        topic,
-        "--lake",
-        location,
-        "--exit-at-end",
-        "--group",
-        &group,
-    ];
+    let mut args = ingest_args(topic, location, &group).to_vec();
+    args.push("--exit-at-end");
     args.extend_from_slice(extra);
     run_ok(&args)
+}
+
+/// The arguments of `reviewlake ingest` of `topic` into `location` as a member of `group`.
+pub fn ingest_args<'a>(topic: &'a str, location: &'a str, group: &'a str) -> [&'a str; 7] {
+    [
+        "ingest", "--topic", topic, "--lake", location, "--group", group,
+    ]
+}
+
+/// The arguments of `reviewlake lake compact` of `location` into files of `target_rows`.
+pub fn compact_args<'a>(location: &'a str, target_rows: &'a str) -> [&'a str; 6] {
+    [
+        "lake",
+        "compact",
+        "--lake",
+        location,
+        "--target-rows",
+        target_rows,
+    ]
 }
 
 /// `reviewlake produce` of `n` synthetic reviews from `seed` into `topic` on the test broker, with
@@ -256,6 +267,16 @@ pub fn run_ok(args: &[&str]) -> Output {
         String::from_utf8_lossy(&out.stderr)
     );
     out
+}
+
+/// Asserts that a finished command succeeded, showing its stderr when it did not.
+pub fn assert_success(out: &Output) {
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// One row of the reviews table, as read back from the files.
@@ -581,14 +602,7 @@ pub fn sql_json(location: &str, query: &str) -> Vec<serde_json::Value> {
 
 /// `reviewlake lake compact --target-rows TARGET` on `location`; returns its standard output.
 pub fn compact(location: &str, target_rows: &str) -> String {
-    let out = run_ok(&[
-        "lake",
-        "compact",
-        "--lake",
-        location,
-        "--target-rows",
-        target_rows,
-    ]);
+    let out = run_ok(&compact_args(location, target_rows));
     String::from_utf8(out.stdout).unwrap()
 }
 
