@@ -344,15 +344,16 @@ async fn cohorts_follow_arrival_order_with_an_unsorted_file_of_a_migrated_lake()
 
 /// The interactive prompt reads the latest snapshot for every statement: rows committed while it
 /// is open appear, and a compaction (which removes the files it read before) breaks nothing.
-/// A `/* ; */` comment does not split a statement.
+/// A `/* ; */` comment does not split a statement. Piped statements leave no history file.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_prompt_sees_new_commits_and_survives_a_compaction() {
     use std::io::{BufRead, BufReader, Write};
-    let (_dir, location, lake) = temp_lake();
+    let (dir, location, lake) = temp_lake();
     let rows = fixture_rows(200);
     write_fixture(&lake, "netflix-reviews", &rows[..100], 5).await;
     let mut child = reviewlake()
         .args(["sql", "--lake", &location, "--format", "json"])
+        .env("HOME", dir.path())
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
@@ -384,4 +385,8 @@ async fn the_prompt_sees_new_commits_and_survives_a_compaction() {
     assert_eq!(count(&mut stdin), 200, "after a compaction");
     drop(stdin);
     assert!(child.wait().unwrap().success());
+    assert!(
+        !dir.path().join(".reviewlake_history").exists(),
+        "statements piped in are kept out of the history"
+    );
 }

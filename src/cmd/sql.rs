@@ -1,4 +1,7 @@
-use std::{io::Write, time::Instant};
+use std::{
+    io::{IsTerminal, Write},
+    time::Instant,
+};
 
 use anyhow::Context;
 use lake::{Lake, Query, TableVersion, Workload};
@@ -52,14 +55,19 @@ async fn execute(query: &Query, sql: &str, format: output::ResultFormat) -> anyh
 }
 
 /// The interactive prompt: statements end with `;` and may span lines; history is kept in
-/// `~/.reviewlake_history`. Each statement reads the lake's latest snapshot (new commits, a
-/// compaction's files), unless `--table-version` or `--as-of` pinned one.
+/// `~/.reviewlake_history` when the statements come from a terminal. Each statement reads the
+/// lake's latest snapshot (new commits, a compaction's files), unless `--table-version` or
+/// `--as-of` pinned one.
 async fn prompt(mut query: Query, lake: &Lake, args: &SqlArgs) -> anyhow::Result<()> {
     let format = args.format;
     let pinned = !matches!(args.at.version(), TableVersion::Latest);
     let mut editor = DefaultEditor::new()?;
-    let history =
-        std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".reviewlake_history"));
+    // Statements piped in (a script, a benchmark) are not typed: they stay out of the history.
+    let history = std::io::stdin()
+        .is_terminal()
+        .then(|| std::env::var_os("HOME"))
+        .flatten()
+        .map(|h| std::path::PathBuf::from(h).join(".reviewlake_history"));
     if let Some(h) = &history {
         let _ = editor.load_history(h);
     }
