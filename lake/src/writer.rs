@@ -5,7 +5,7 @@ use bytes::Bytes;
 use object_store::{ObjectStore, PutMode, PutOptions, PutPayload};
 use parquet::{
     arrow::ArrowWriter,
-    basic::{Compression, ZstdLevel},
+    basic::{Compression, Encoding, ZstdLevel},
     file::{
         metadata::KeyValue,
         properties::{EnabledStatistics, WriterProperties},
@@ -17,6 +17,28 @@ use crate::{
     DataFile, Error, FileKey, Lake, Result, Table, WrittenBatch, column, metadata,
     order::{arrival_sorting_columns, sort_by_arrival},
 };
+
+/// Files of fewer rows than this (ingest's batches) store their number columns without
+/// compression. A compressed column chunk costs its reader and its writer a zstd context each
+/// (parquet's codec makes one per column chunk), which on a few hundred values costs more time
+/// than the bytes it saves: see BENCHMARKS.md, "Small files' number columns".
+const FEW_ROWS: usize = 8192;
+
+/// Columns of few distinct values: dictionary-encoded, uncompressed in small files.
+const FEW_VALUES: [&str; 5] = [
+    column::REVIEW_LENGTH,
+    column::REVIEW_RATING,
+    column::REVIEW_LIKES,
+    column::KAFKA_PARTITION,
+    column::KAFKA_TOPIC,
+];
+
+/// Number columns that mostly rise (offsets, times): delta-encoded, uncompressed in small files.
+const SEQUENCES: [&str; 3] = [
+    column::KAFKA_OFFSET,
+    column::KAFKA_TIMESTAMP,
+    column::REVIEW_TIMESTAMP,
+];
 
 /// How files are encoded.
 #[derive(Debug, Clone)]
@@ -76,7 +98,20 @@ impl BatchWriter {
             Table::Rejected => (batches.to_vec(), None),
         };
         let kv = |k: &str, v: String| KeyValue::new(k.to_string(), v);
-        let props = WriterProperties::builder()
+        let mut props = WriterProperties::builder();
+        if rows < FEW_ROWS {
+            for name in FEW_VALUES {
+                props =
+                    props.set_column_compression(ColumnPath::from(name), Compression::UNCOMPRESSED);
+            }
+            for name in SEQUENCES {
+                props = props
+                    .set_column_compression(ColumnPath::from(name), Compression::UNCOMPRESSED)
+                    .set_column_dictionary_enabled(ColumnPath::from(name), false)
+                    .set_column_encoding(ColumnPath::from(name), Encoding::DELTA_BINARY_PACKED);
+            }
+        }
+        let props = props
             .set_compression(Compression::ZSTD(
                 ZstdLevel::try_new(self.options.zstd_level).map_err(parquet_err)?,
             ))
@@ -238,5 +273,49 @@ mod tests {
             [12, 13, 10, 11],
             "by timestamp, the missing one last"
         );
+    }
+
+    /// A small file stores its number columns uncompressed (sequences delta-encoded) and its
+    /// text with zstd; a file of `FEW_ROWS` rows or more compresses every column.
+    #[test]
+    fn small_files_leave_number_columns_uncompressed() {
+        let dir = tempfile::tempdir().unwrap();
+        let writer = BatchWriter::new(
+            Lake::open(dir.path().to_str().unwrap()).unwrap(),
+            WriteOptions::default(),
+        );
+        let codecs = |n: i64| {
+            let rows: Vec<TestRow> = (0..n)
+                .map(|offset| TestRow {
+                    offset,
+                    timestamp_ms: Some(1_000 * offset),
+                    rating: (offset % 5) as i32 + 1,
+                    ..Default::default()
+                })
+                .collect();
+            let key = FileKey::new(Table::Reviews, "t", 0, 0, n - 1);
+            let data = writer.encode(&key, &test_reviews(&rows)).unwrap();
+            let reader = ParquetRecordBatchReaderBuilder::try_new(data).unwrap();
+            let row_group = &reader.metadata().row_groups()[0];
+            let schema = reader.schema();
+            let column = |name: &str| row_group.column(schema.index_of(name).unwrap()).clone();
+            // Whether each is compressed (the footer does not keep zstd's level).
+            let zstd = |c: &parquet::file::metadata::ColumnChunkMetaData| {
+                matches!(c.compression(), Compression::ZSTD(_))
+            };
+            let offset = column(column::KAFKA_OFFSET);
+            let delta = offset
+                .encodings()
+                .any(|e| e == Encoding::DELTA_BINARY_PACKED);
+            (
+                zstd(&column(column::REVIEW_TEXT)),
+                zstd(&column(column::REVIEW_RATING)),
+                zstd(&offset),
+                delta,
+            )
+        };
+        // Text, rating, offset compressed; offset delta-encoded.
+        assert_eq!(codecs(500), (true, false, false, true));
+        assert_eq!(codecs(FEW_ROWS as i64), (true, true, true, false));
     }
 }
