@@ -217,15 +217,18 @@ mod tests {
     use super::*;
     use crate::batch::{TestRow, test_reviews};
 
+    /// A writer with default options into a lake in a fresh folder (removed with the guard).
+    fn test_writer() -> (tempfile::TempDir, BatchWriter) {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
+        (dir, BatchWriter::new(lake, WriteOptions::default()))
+    }
+
     /// A `reviews` file whose timestamps go backwards is stored in arrival order, with the footer
     /// claim DataFusion reads, and without statistics for the review text.
     #[test]
     fn reviews_are_stored_in_arrival_order_and_the_footer_says_so() {
-        let dir = tempfile::tempdir().unwrap();
-        let writer = BatchWriter::new(
-            Lake::open(dir.path().to_str().unwrap()).unwrap(),
-            WriteOptions::default(),
-        );
+        let (_dir, writer) = test_writer();
         let rows = [
             (10, Some(3_000)),
             (11, None),
@@ -279,11 +282,7 @@ mod tests {
     /// text with zstd; a file of `FEW_ROWS` rows or more compresses every column.
     #[test]
     fn small_files_leave_number_columns_uncompressed() {
-        let dir = tempfile::tempdir().unwrap();
-        let writer = BatchWriter::new(
-            Lake::open(dir.path().to_str().unwrap()).unwrap(),
-            WriteOptions::default(),
-        );
+        let (_dir, writer) = test_writer();
         let codecs = |n: i64| {
             let rows: Vec<TestRow> = (0..n)
                 .map(|offset| TestRow {
