@@ -25,7 +25,7 @@ use crate::{
     BatchWriter, Error, FileInfo, FileKey, Lake, Result, Table, TableVersion, WriteOptions,
     commit::{is_conflict, operation_metrics},
     delta::{
-        FILES_IN_ARRIVAL_ORDER, committed_key, compact_app_id, declare_arrival_order,
+        arrival_order_properties, committed_key, compact_app_id, declare_arrival_order,
         declares_arrival_order, open,
     },
     read_file_info,
@@ -236,7 +236,7 @@ pub async fn compact(
             let operation = match table_summary.outputs {
                 0 if !declare => break,
                 0 => DeltaOperation::SetTableProperties {
-                    properties: HashMap::from([(FILES_IN_ARRIVAL_ORDER.into(), "true".into())]),
+                    properties: arrival_order_properties(),
                 },
                 _ => DeltaOperation::Optimize {
                     predicate: None,

@@ -6,7 +6,7 @@
 //! the next log entry: a hard link on local disk, `If-None-Match: *` on S3 and MinIO. No lock
 //! service is needed, and none is used.
 
-use std::sync::Arc;
+use std::{collections::HashMap, sync::Arc};
 
 use arrow::datatypes::{DataType, TimeUnit};
 use chrono::{DateTime, Utc};
@@ -35,20 +35,28 @@ const CHECKPOINT_INTERVAL: &str = "10";
 /// reading its footer.
 pub(crate) const FILES_IN_ARRIVAL_ORDER: &str = "reviewlake.filesInArrivalOrder";
 
+/// The value of [`FILES_IN_ARRIVAL_ORDER`] that declares the order.
+const DECLARED: &str = "true";
+
 /// Whether a table's `metadata` declares [`FILES_IN_ARRIVAL_ORDER`].
 pub(crate) fn declares_arrival_order(metadata: &Metadata) -> bool {
     metadata
         .configuration()
         .get(FILES_IN_ARRIVAL_ORDER)
-        .is_some_and(|v| v == "true")
+        .is_some_and(|v| v == DECLARED)
 }
 
 /// `metadata` with [`FILES_IN_ARRIVAL_ORDER`] declared.
 pub(crate) fn declare_arrival_order(metadata: &Metadata, table: Table) -> Result<Metadata> {
     metadata
         .clone()
-        .add_config_key(FILES_IN_ARRIVAL_ORDER.into(), "true".into())
+        .add_config_key(FILES_IN_ARRIVAL_ORDER.into(), DECLARED.into())
         .map_err(|e| Error::delta(table, "declaring the files' arrival order", e.into()))
+}
+
+/// The declaration as the table properties a `SET TBLPROPERTIES` commit records.
+pub(crate) fn arrival_order_properties() -> HashMap<String, String> {
+    HashMap::from([(FILES_IN_ARRIVAL_ORDER.into(), DECLARED.into())])
 }
 
 /// What a table's first commit declares about the files it will hold.
@@ -137,7 +145,7 @@ pub(crate) async fn open_or_create(lake: &Lake, table: Table, files: Files) -> R
         )
         .with_configuration(
             (table == Table::Reviews && files == Files::Written)
-                .then_some((FILES_IN_ARRIVAL_ORDER, Some("true"))),
+                .then_some((FILES_IN_ARRIVAL_ORDER, Some(DECLARED))),
         )
         // Our own property is not one of Delta's keys, which delta-rs refuses by default.
         .with_raise_if_key_not_exists(false)
