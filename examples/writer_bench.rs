@@ -5,7 +5,8 @@
 //! the code `reviewlake ingest` runs for each polled record and batch: [`PendingBatch::take`]
 //! (decode, validate, Arrow builders), [`PendingBatch::finish`], [`BatchWriter::write`] (Parquet
 //! with zstd, the arrival-order claim, file statistics, the put) and [`Committer::commit`] (both
-//! Delta tables, one `txn` per partition), every `--commit-files` files, on a local lake. Prints
+//! Delta tables, one `txn` per partition) every 32 files, on a local lake. Files are written and
+//! committed as ingest does ([`Writes`], [`Commits`]): beside this thread, which decodes on. Prints
 //! rows/s, MB/s, each stage's share of the calling thread's time and the peak resident memory,
 //! then checks that the lake holds every message once. Run by `bench/writer.sh`:
 //!
@@ -20,11 +21,13 @@
 //! payload, each length-prefixed), for the Python peer `bench/writer_peer.py` to read the same.
 
 use std::{
-    sync::Arc,
+    sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
-use ingest::{DecodeOptions, IngestOptions, PendingBatch, Writes, source::SyntheticSource};
+use ingest::{
+    Commits, DecodeOptions, IngestOptions, PendingBatch, Writes, source::SyntheticSource,
+};
 use lake::{BatchWriter, Committer, Lake, SourcePosition, TakenIn, WriteOptions, WrittenBatch};
 
 // The allocator the binary runs with.
@@ -82,6 +85,14 @@ fn messages(n: u64, partitions: i32) -> Vec<Message> {
         .collect()
 }
 
+/// Waits for the commit under way; the Delta commits it made.
+fn settled(commits: &mut Commits) -> u64 {
+    commits
+        .settle()
+        .expect("a commit")
+        .map_or(0, |c| u64::from(c.commits))
+}
+
 fn peak_rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -94,6 +105,9 @@ fn peak_rss_mib() -> f64 {
 }
 
 fn main() {
+    // As `reviewlake` itself runs (src/main.rs): no transparent huge pages.
+    #[cfg(target_os = "linux")]
+    let _ = nix::sys::prctl::set_thp_disable(true);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -147,7 +161,13 @@ fn main() {
             ..Default::default()
         },
     );
-    let mut committer = handle.block_on(Committer::open(&lake, TOPIC)).unwrap();
+    let committer = handle.block_on(Committer::open(&lake, TOPIC)).unwrap();
+    let mut commits = Commits::new(
+        Arc::new(Mutex::new(committer)),
+        handle.clone(),
+        1,
+        Arc::default(),
+    );
     let mut writes = Writes::new(writer, handle.clone(), in_flight, 1, Arc::default());
     let decode = DecodeOptions::default();
     let mut pending: Vec<PendingBatch> = (0..partitions)
@@ -160,7 +180,7 @@ fn main() {
         Duration::ZERO,
         Duration::ZERO,
     );
-    let (mut files, mut commits, mut bytes) = (0u64, 0u64, 0u64);
+    let (mut files, mut commit_count, mut bytes) = (0u64, 0u64, 0u64);
     let mut tally = |batches: &[WrittenBatch]| {
         files += batches.len() as u64;
         bytes += batches.iter().map(WrittenBatch::bytes).sum::<u64>();
@@ -169,7 +189,10 @@ fn main() {
     let run = Instant::now();
     // `write` is the time this thread waits for files: all of their cost when written one at a
     // time, what the other threads could not hide otherwise.
-    let mut flush = |batch: &mut PendingBatch, partition: i32, written: &mut Vec<WrittenBatch>| {
+    let mut flush = |batch: &mut PendingBatch,
+                     partition: i32,
+                     writes: &mut Writes,
+                     written: &mut Vec<WrittenBatch>| {
         let t = Instant::now();
         let Some(done) = batch.finish(TOPIC).unwrap() else {
             return;
@@ -194,25 +217,30 @@ fn main() {
         let full = batch.is_full(batch_rows, BATCH_BYTES);
         take += t.elapsed();
         if full {
-            flush(batch, m.partition, &mut written);
-            if written.len() >= COMMIT_FILES {
-                let t = Instant::now();
-                let batches = std::mem::take(&mut written);
-                tally(&batches);
-                commits += u64::from(handle.block_on(committer.commit(batches)).unwrap().commits);
-                commit += t.elapsed();
-            }
+            flush(batch, m.partition, &mut writes, &mut written);
+        }
+        // As ingest's loop: files whose writes ended are committed once COMMIT_FILES wait.
+        written.extend(writes.ready().unwrap());
+        if written.len() >= COMMIT_FILES {
+            let t = Instant::now();
+            commit_count += settled(&mut commits);
+            let batches = std::mem::take(&mut written);
+            tally(&batches);
+            commits.start(batches);
+            commit += t.elapsed();
         }
     }
     for (partition, batch) in pending.iter_mut().enumerate() {
-        flush(batch, partition as i32, &mut written);
+        flush(batch, partition as i32, &mut writes, &mut written);
     }
     let t = Instant::now();
     written.extend(writes.settle().unwrap());
     write += t.elapsed();
     tally(&written);
     let t = Instant::now();
-    commits += u64::from(handle.block_on(committer.commit(written)).unwrap().commits);
+    commit_count += settled(&mut commits);
+    commits.start(written);
+    commit_count += settled(&mut commits);
     commit += t.elapsed();
     let elapsed = run.elapsed();
 
@@ -232,7 +260,7 @@ fn main() {
     );
     println!("payload MB/s: {:.1}", payload_bytes as f64 / 1e6 / secs);
     println!(
-        "files: {files} batches, {commits} commits, {:.1} MB of Parquet (zstd level {zstd_level}; {:.2} bytes per payload byte)",
+        "files: {files} batches, {commit_count} commits, {:.1} MB of Parquet (zstd level {zstd_level}; {:.2} bytes per payload byte)",
         bytes as f64 / 1e6,
         bytes as f64 / payload_bytes as f64
     );
@@ -241,7 +269,7 @@ fn main() {
         ("decode, validate, append to the builders", take),
         ("finish the Arrow batches", finish),
         ("Parquet encode + zstd + statistics + put (waited)", write),
-        ("Delta commits", commit),
+        ("Delta commits (waited)", commit),
         ("the loop itself", other),
     ] {
         println!(

@@ -16,7 +16,9 @@ pub mod progress;
 mod record;
 pub mod source;
 
-pub use consume::{FinishedBatch, IngestOptions, IngestSummary, PendingBatch, Writes, ingest};
+pub use consume::{
+    Commits, FinishedBatch, IngestOptions, IngestSummary, PendingBatch, Writes, ingest,
+};
 pub use decode::{DecodeOptions, KEPT_BYTES};
 pub use error::{Error, Result};
 pub use kafka::{KafkaOptions, SETTINGS_ENV_PREFIX, parse_setting, settings_from_env};

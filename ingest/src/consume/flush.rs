@@ -29,31 +29,47 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// Commits the written files to the tables, then their offsets to Kafka. Partitions another
-    /// writer moved meanwhile are resumed from where the tables now stand.
+    /// Queues the files whose writes have ended for the next commit, without waiting.
+    pub(super) fn collect_written(&mut self) -> Result<()> {
+        let ready = self.writes.ready()?;
+        self.uncommitted.extend(ready);
+        Ok(())
+    }
+
+    /// Starts committing the files written so far (see [`Commits`]), after waiting for the
+    /// commit under way and acting on its result.
     pub(super) fn commit(&mut self, consumer: &BaseConsumer<IngestContext>) -> Result<()> {
-        self.settle()?;
+        self.settle_commit(consumer)?;
+        self.collect_written()?;
         if self.uncommitted.is_empty() {
             return Ok(());
         }
         let batches = std::mem::take(&mut self.uncommitted);
         self.oldest_uncommitted = None;
-        let started = Instant::now();
-        let done = {
-            let mut committer = consumer.context().committer();
-            retry_blocking(&self.retries, LakeOp::Commit, || {
-                self.handle.block_on(committer.commit(batches.clone()))
-            })?
-        };
+        self.commits.start(batches);
+        Ok(())
+    }
+
+    /// Waits for the commit under way, if any, and acts on its result.
+    pub(super) fn settle_commit(&mut self, consumer: &BaseConsumer<IngestContext>) -> Result<()> {
+        match self.commits.settle()? {
+            Some(done) => self.landed(done, consumer),
+            None => Ok(()),
+        }
+    }
+
+    /// Acts on the result of the commit under way if it has ended, without waiting.
+    pub(super) fn check_commit(&mut self, consumer: &BaseConsumer<IngestContext>) -> Result<()> {
+        match self.commits.ended()? {
+            Some(done) => self.landed(done, consumer),
+            None => Ok(()),
+        }
+    }
+
+    /// Counts what a commit landed and commits its offsets to Kafka. Partitions another writer
+    /// moved meanwhile are dropped and resumed from where the tables now stand.
+    fn landed(&mut self, done: Committed, consumer: &BaseConsumer<IngestContext>) -> Result<()> {
         let metrics = &self.retries.metrics;
-        metrics.committed(u64::from(done.commits), started.elapsed());
-        tracing::debug!(
-            batches = done.batches.len(),
-            commits = done.commits,
-            version = ?done.reviews_version,
-            ms = started.elapsed().as_millis() as u64,
-            "committed"
-        );
         let mut tpl = TopicPartitionList::new();
         let mut ends: HashMap<i32, i64> = HashMap::new();
         for b in &done.batches {
@@ -83,6 +99,11 @@ impl Run<'_> {
             && let Err(e) = consumer.commit(&tpl, CommitMode::Async)
         {
             tracing::warn!(error = %e, "offset commit to Kafka failed (the lake stays authoritative)");
+        }
+        if !done.moved.is_empty() {
+            // Files of a moved partition may be being written: wait for them, to drop them
+            // with the rest.
+            self.settle()?;
         }
         for moved in done.moved {
             // Another writer committed to this partition: what we held is dropped; if the
@@ -116,7 +137,9 @@ impl Run<'_> {
         for partition in partitions {
             self.flush(partition)?;
         }
+        self.settle()?;
         self.commit(consumer)?;
+        self.settle_commit(consumer)?;
         // Make the last offset commits durable before leaving (the lake stays authoritative).
         let mut tpl = TopicPartitionList::new();
         for (partition, batch) in &self.pending {

@@ -10,7 +10,7 @@
 //!
 //! This module holds the options, the summary and the poll loop; beside it: `rebalance`
 //! (assignment and resume), `pending` (the batch being filled), `writes` (files being written),
-//! `flush` (files and commits),
+//! `commits` (the commit under way), `flush` (files and commits),
 //! `retry` (lake operations with backoff) and `catchup` (topic-behind and end-of-topic checks).
 
 use std::{
@@ -23,8 +23,8 @@ use std::{
 };
 
 use lake::{
-    BatchWriter, Committer, Lake, RecordBatch, RejectedBuilder, ReviewBuilder, SourcePosition,
-    TakenIn, WriteOptions, WrittenBatch,
+    BatchWriter, Committed, Committer, Lake, RecordBatch, RejectedBuilder, ReviewBuilder,
+    SourcePosition, TakenIn, WriteOptions, WrittenBatch,
 };
 use rdkafka::{
     ClientContext, Message, Offset, TopicPartitionList,
@@ -40,12 +40,14 @@ use crate::{
 };
 
 mod catchup;
+mod commits;
 mod flush;
 mod pending;
 mod rebalance;
 mod retry;
 mod writes;
 
+pub use commits::Commits;
 pub use pending::{FinishedBatch, PendingBatch};
 use rebalance::{Event, IngestContext};
 use retry::{Retries, retry, retry_blocking};
@@ -166,8 +168,9 @@ pub fn ingest(
     let committer = retry(&handle, &retries, LakeOp::OpenTables, || {
         Committer::open(&lake, &options.kafka.topic)
     })?;
+    let committer = Arc::new(Mutex::new(committer));
     let context = IngestContext {
-        committer: Mutex::new(committer),
+        committer: committer.clone(),
         handle: handle.clone(),
         retries: retries.clone(),
         topic: options.kafka.topic.clone(),
@@ -202,6 +205,12 @@ pub fn ingest(
             options.storage_attempts,
             options.metrics.clone(),
         ),
+        commits: Commits::new(
+            committer,
+            handle.clone(),
+            options.storage_attempts,
+            options.metrics.clone(),
+        ),
         handle,
         retries,
         pending: HashMap::new(),
@@ -229,6 +238,7 @@ pub fn ingest(
 struct Run<'p> {
     topic: String,
     writes: Writes,
+    commits: Commits,
     handle: Handle,
     retries: Retries,
     pending: HashMap<i32, PendingBatch>,
@@ -255,6 +265,7 @@ impl Run<'_> {
         while !stop.load(Ordering::Relaxed) {
             let polled = consumer.poll(Duration::from_millis(100));
             self.handle_events(consumer)?;
+            self.check_commit(consumer)?;
             match polled {
                 None => {}
                 Some(Err(KafkaError::PartitionEOF(partition))) => {
@@ -298,11 +309,12 @@ impl Run<'_> {
                     batch.take(message.key(), message.payload(), &pos, &options.decode);
                     if batch.is_full(options.batch_rows, options.batch_bytes) {
                         self.flush(partition)?;
-                        if self.uncommitted.len() + self.writes.len() >= options.commit_files {
-                            self.commit(consumer)?;
-                        }
                     }
                 }
+            }
+            self.collect_written()?;
+            if self.uncommitted.len() >= options.commit_files {
+                self.commit(consumer)?;
             }
             if last_age_check.elapsed() >= Duration::from_millis(200) {
                 last_age_check = Instant::now();
@@ -365,8 +377,10 @@ impl Run<'_> {
                     }
                 }
                 Event::Revoked(partitions) => {
-                    // A file of a revoked partition may be being written: wait for it, to
-                    // drop it with the rest.
+                    // What the commit under way landed is counted first (the callback waited
+                    // for it). A file of a revoked partition may be being written: wait for
+                    // it, to drop it with the rest.
+                    self.settle_commit(consumer)?;
                     self.settle()?;
                     for partition in partitions {
                         // Unwritten and uncommitted records stay in Kafka; the next owner reads

@@ -10,7 +10,8 @@ pub(super) enum Event {
 }
 
 pub(super) struct IngestContext {
-    pub(super) committer: Mutex<Committer>,
+    /// Shared with the commit under way ([`Commits`]): a callback waits for it.
+    pub(super) committer: Arc<Mutex<Committer>>,
     pub(super) handle: Handle,
     pub(super) retries: Retries,
     pub(super) topic: String,

@@ -88,14 +88,14 @@ impl Writes {
         Ok(done)
     }
 
-    /// Writes under way.
-    pub fn len(&self) -> usize {
-        self.in_flight.len()
-    }
-
-    /// True when no write is under way.
-    pub fn is_empty(&self) -> bool {
-        self.in_flight.is_empty()
+    /// The writes that have ended, oldest first, up to the first still under way (so each
+    /// partition's files stay in offset order); does not wait.
+    pub fn ready(&mut self) -> Result<Vec<WrittenBatch>> {
+        let mut done = Vec::new();
+        while self.in_flight.front().is_some_and(JoinHandle::is_finished) {
+            done.extend(self.wait_oldest()?);
+        }
+        Ok(done)
     }
 
     fn wait_oldest(&mut self) -> Result<Option<WrittenBatch>> {
