@@ -154,6 +154,42 @@ async fn two_ingest_processes_in_one_group_share_a_lake() {
     assert_offsets_contiguous(&rows, 3);
 }
 
+/// A running ingest commits every written file within its commit interval, also the files whose
+/// writes were still under way when the commit before them started and after which no more come
+/// (here: 10 full batches arriving at once, committed 4 at a time; the last 2 wait). On
+/// librdkafka's mock cluster, which hands the records over fast enough for the writes to overlap.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_running_ingest_commits_its_last_files_within_the_interval() {
+    const N: i64 = 1_000;
+    let topic = unique("tail");
+    let (_mock, brokers) = mock_topic(&topic, 1, N);
+    let (_dir, location, lake) = temp_lake();
+    let group = unique("g");
+    let ingest = Running::new(
+        reviewlake()
+            .args(ingest_args(&topic, &location, &group))
+            .args(["--brokers", &brokers, "--batch-rows", "100"])
+            .args(["--commit-files", "4", "--commit-interval", "1s"])
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let committed = committed_rows(&lake).await;
+        if committed == N {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{committed} of {N} records committed after 30 s of a 1 s commit interval"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    // Only now stop it: its exit commits what it holds, which would hide a file left waiting.
+    ingest.terminate();
+    assert_each_offset_once(&location, N);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn lake_stats_reports_files_rows_and_offsets() {
     if !have(Needs::Broker) {

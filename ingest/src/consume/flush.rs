@@ -17,22 +17,32 @@ impl Run<'_> {
         self.reject_tallies
             .insert((partition, finished.first), rejects);
         let done = self.writes.start(&self.topic, partition, finished)?;
-        self.uncommitted.extend(done);
-        self.oldest_uncommitted.get_or_insert_with(Instant::now);
+        self.queue(done);
         Ok(())
+    }
+
+    /// Queues written files for the next commit. The first file to wait starts the
+    /// `--commit-interval` clock (a commit resets it), so every written file is committed in
+    /// time even when no more come.
+    fn queue(&mut self, written: impl IntoIterator<Item = WrittenBatch>) {
+        let before = self.uncommitted.len();
+        self.uncommitted.extend(written);
+        if self.uncommitted.len() > before {
+            self.oldest_uncommitted.get_or_insert_with(Instant::now);
+        }
     }
 
     /// Waits for every file being written and queues it for the next commit.
     pub(super) fn settle(&mut self) -> Result<()> {
         let done = self.writes.settle()?;
-        self.uncommitted.extend(done);
+        self.queue(done);
         Ok(())
     }
 
     /// Queues the files whose writes have ended for the next commit, without waiting.
     pub(super) fn collect_written(&mut self) -> Result<()> {
         let ready = self.writes.ready()?;
-        self.uncommitted.extend(ready);
+        self.queue(ready);
         Ok(())
     }
 
