@@ -73,6 +73,16 @@ impl Query {
         version: TableVersion,
     ) -> Result<Self> {
         let snapshot = Snapshot::load_at(lake, version).await?;
+        Self::on_snapshot(lake, sql, workload, snapshot).await
+    }
+
+    /// Like [`Query::open`], on `snapshot` (already loaded: see [`Snapshot::refreshed`]).
+    pub async fn on_snapshot(
+        lake: &Lake,
+        sql: &SqlFiles,
+        workload: Workload,
+        snapshot: Snapshot,
+    ) -> Result<Self> {
         // DATAFUSION_* environment variables tune the engine, e.g.
         // DATAFUSION_EXECUTION_TARGET_PARTITIONS=8.
         let mut config = SessionConfig::from_env()?

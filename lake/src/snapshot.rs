@@ -70,7 +70,6 @@ impl Snapshot {
     /// Both tables as they were: `Version(n)` reads version `n` of `reviews` and the `rejected`
     /// table as of that commit's time; `AsOf(t)` reads both as of `t`.
     pub async fn load_at(lake: &Lake, version: TableVersion) -> Result<Self> {
-        let mut snapshot = Snapshot::default();
         let open_rejected = |at: TableVersion| async move {
             match open(lake, Table::Rejected, at).await {
                 // The rejected table did not exist yet at that time.
@@ -96,7 +95,31 @@ impl Snapshot {
         if reviews.is_none() {
             crate::legacy::refuse_old_layout(lake).await?;
         }
-        let rejected = rejected?;
+        Self::of_tables(reviews, rejected?)
+    }
+
+    /// The latest snapshot, reading only the commits made since this one (a running process:
+    /// the prompt). Loads both tables afresh when either did not exist here. Call it on a
+    /// snapshot of the latest commits only: one pinned to a version moves to the latest.
+    pub async fn refreshed(&self, lake: &Lake) -> Result<Self> {
+        let (Some(mut reviews), Some(mut rejected)) = (self.reviews.clone(), self.rejected.clone())
+        else {
+            return Self::load(lake).await;
+        };
+        let (r, j) = futures::join!(reviews.update_state(), rejected.update_state());
+        r.map_err(|e| Error::delta(Table::Reviews, "reading the latest commits", e))?;
+        j.map_err(|e| Error::delta(Table::Rejected, "reading the latest commits", e))?;
+        let unchanged = reviews.version() == self.reviews.as_ref().and_then(DeltaTable::version)
+            && rejected.version() == self.rejected.as_ref().and_then(DeltaTable::version);
+        if unchanged {
+            return Ok(self.clone());
+        }
+        Self::of_tables(Some(reviews), Some(rejected))
+    }
+
+    /// The snapshot of the loaded tables (`None`: the table does not exist).
+    fn of_tables(reviews: Option<DeltaTable>, rejected: Option<DeltaTable>) -> Result<Self> {
+        let mut snapshot = Snapshot::default();
         for (table, delta) in [(Table::Reviews, &reviews), (Table::Rejected, &rejected)] {
             if let Some(delta) = delta {
                 snapshot.add_table(table, delta)?;

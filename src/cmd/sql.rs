@@ -56,8 +56,8 @@ async fn execute(query: &Query, sql: &str, format: output::ResultFormat) -> anyh
 
 /// The interactive prompt: statements end with `;` and may span lines; history is kept in
 /// `~/.reviewlake_history` when the statements come from a terminal. Each statement reads the
-/// lake's latest snapshot (new commits, a compaction's files), unless `--table-version` or
-/// `--as-of` pinned one.
+/// lake's latest snapshot (new commits, a compaction's files: only the commits since the
+/// previous statement are read), unless `--table-version` or `--as-of` pinned one.
 async fn prompt(mut query: Query, lake: &Lake, args: &SqlArgs) -> anyhow::Result<()> {
     let format = args.format;
     let pinned = !matches!(args.at.version(), TableVersion::Latest);
@@ -111,7 +111,12 @@ async fn prompt(mut query: Query, lake: &Lake, args: &SqlArgs) -> anyhow::Result
         for statement in statements {
             let started = Instant::now();
             if !pinned {
-                match Query::open(lake, &args.sql_dir.files(), Workload::AdHoc).await {
+                // Only the commits made since the previous statement are read.
+                let latest = async {
+                    let snapshot = query.snapshot().refreshed(lake).await?;
+                    Query::on_snapshot(lake, &args.sql_dir.files(), Workload::AdHoc, snapshot).await
+                };
+                match latest.await {
                     Ok(latest) => query = latest,
                     Err(e) => eprintln!(
                         "warning: cannot read the latest snapshot, querying the previous one: {}",
