@@ -1,6 +1,6 @@
 """SQL benchmark driver (bench/sql.sh, bench/scale.sh): reviewlake (DataFusion, one process per
-query, and the same SQL at one running `reviewlake sql` prompt, a fresh snapshot and session per
-statement) against DuckDB (in-process, fresh connection per query) on the same snapshot's Parquet
+query, and the same SQL at one running `reviewlake sql` prompt, the latest snapshot (the commits
+since the previous statement read) and a fresh session per statement) against DuckDB (in-process, fresh connection per query) on the same snapshot's Parquet
 files (the list `reviewlake lake files` prints: DuckDB's delta extension cannot be downloaded
 here), before and after `reviewlake lake compact`. Best of REPEAT runs each. Both engines run the
 shipped cohort files' query (the stored `review_length` column as the length feature); DuckDB
@@ -87,8 +87,8 @@ def run_reviewlake(args):
 
 def reviewlake_in_process(sql):
     """Best of REPEAT runs of `sql` at one `reviewlake sql` prompt (stdin), each statement reading
-    the latest snapshot into a fresh session, timed by the prompt itself (`--timing`): the figure
-    of a running process, as DuckDB's is."""
+    the commits since the previous one and planning in a fresh session, timed by the prompt
+    itself (`--timing`): the figure of a running process, as DuckDB's is."""
     script = (sql.strip() + ";\n") * repeat
     out = subprocess.run([binary, "sql", "--lake", lake, "--timing", "--format", "csv"], input=script,
                          check=True, capture_output=True, text=True)
