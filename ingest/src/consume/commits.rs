@@ -77,10 +77,7 @@ impl Commits {
         let Some(commit) = self.in_flight.take() else {
             return Ok(None);
         };
-        self.handle
-            .block_on(commit)
-            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
-            .map(Some)
+        joined(&self.handle, commit).map(Some)
     }
 
     /// The result of the commit under way if it has ended, without waiting.

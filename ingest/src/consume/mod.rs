@@ -53,6 +53,14 @@ use rebalance::{Event, IngestContext};
 use retry::{Retries, retry, retry_blocking};
 pub use writes::Writes;
 
+/// Waits for `task`, run on `handle`'s blocking threads, from the consume thread; a panic in
+/// the task goes on in the caller.
+fn joined<T>(handle: &Handle, task: JoinHandle<T>) -> T {
+    handle
+        .block_on(task)
+        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+}
+
 /// How to ingest.
 #[derive(Debug, Clone)]
 pub struct IngestOptions {

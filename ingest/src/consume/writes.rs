@@ -102,10 +102,6 @@ impl Writes {
         let Some(write) = self.in_flight.pop_front() else {
             return Ok(None);
         };
-        let written = self
-            .handle
-            .block_on(write)
-            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))?;
-        Ok(Some(written))
+        joined(&self.handle, write).map(Some)
     }
 }
