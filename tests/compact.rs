@@ -217,3 +217,75 @@ async fn compaction_rewrites_a_lone_file_without_the_order_claim_local_and_s3() 
         assert!(stdout.contains("merged 0 files into 0"), "{stdout}");
     }
 }
+
+/// The rows of `stats_parsed.numRecords` of the adds in a table's latest checkpoint (`None` for
+/// an add without the struct), read with the Parquet crate alone.
+fn checkpoint_num_records(table_dir: &std::path::Path) -> Vec<Option<i64>> {
+    use arrow::array::{Array, AsArray};
+    use arrow::datatypes::Int64Type;
+    let log = table_dir.join("_delta_log");
+    let hint: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(log.join("_last_checkpoint")).unwrap()).unwrap();
+    let version = hint["version"].as_u64().unwrap();
+    let file = std::fs::File::open(log.join(format!("{version:020}.checkpoint.parquet"))).unwrap();
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .unwrap()
+        .build()
+        .unwrap();
+    let mut out = Vec::new();
+    for batch in reader {
+        let batch = batch.unwrap();
+        let add = batch.column_by_name("add").unwrap().as_struct();
+        let Some(stats) = add.column_by_name("stats_parsed") else {
+            out.extend((0..add.len()).filter(|&i| add.is_valid(i)).map(|_| None));
+            continue;
+        };
+        let stats = stats.as_struct();
+        let n = stats.column_by_name("numRecords").unwrap();
+        let n = n.as_primitive::<Int64Type>();
+        out.extend(
+            (0..add.len())
+                .filter(|&i| add.is_valid(i))
+                .map(|i| (stats.is_valid(i) && n.is_valid(i)).then(|| n.value(i))),
+        );
+    }
+    out
+}
+
+/// Checkpoints carry each file's statistics as a Parquet struct beside the JSON string, so that a
+/// reader loading one parses no JSON per file or tombstone. A table made by an older reviewlake,
+/// without the property that asks for it, gains it with its next compaction.
+#[tokio::test(flavor = "multi_thread")]
+async fn checkpoints_carry_the_statistics_as_a_struct_after_compaction_of_an_older_table() {
+    let (dir, location, lake) = temp_lake();
+    write_fixture(&lake, "netflix-reviews", &fixture_rows(200), 5).await;
+    // What an older reviewlake's first commit said: no `writeStatsAsStruct` property.
+    let table_dir = dir.path().join("lake").join("reviews");
+    let first = table_dir.join("_delta_log").join(format!("{:020}.json", 0));
+    let mut removed = false;
+    let older: Vec<String> = std::fs::read_to_string(&first)
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let mut action: serde_json::Value = serde_json::from_str(line).unwrap();
+            if let Some(config) = action
+                .pointer_mut("/metaData/configuration")
+                .and_then(serde_json::Value::as_object_mut)
+            {
+                removed = config
+                    .remove("delta.checkpoint.writeStatsAsStruct")
+                    .is_some();
+            }
+            action.to_string()
+        })
+        .collect();
+    assert!(removed, "the first commit sets the property");
+    std::fs::write(&first, older.join("\n") + "\n").unwrap();
+
+    let out = compact(&location, "60");
+    assert!(out.contains("merged 40 files into 4"), "{out}");
+    assert_eq!(count_and_distinct(&location), (200, 200));
+    let mut rows = checkpoint_num_records(&table_dir);
+    rows.sort();
+    assert_eq!(rows, [Some(40), Some(40), Some(60), Some(60)]);
+}

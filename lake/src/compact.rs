@@ -24,10 +24,7 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use crate::{
     BatchWriter, Error, FileInfo, FileKey, Lake, Result, Table, TableVersion, WriteOptions,
     commit::{is_conflict, operation_metrics},
-    delta::{
-        arrival_order_properties, committed_key, compact_app_id, declare_arrival_order,
-        declares_arrival_order, open,
-    },
+    delta::{committed_key, compact_app_id, missing_properties, open, with_properties},
     read_file_info,
 };
 
@@ -222,22 +219,23 @@ pub async fn compact(
                     Some(chrono::Utc::now().timestamp_millis()),
                 )));
             }
-            // A `reviews` table that does not declare its files' arrival order (made by `lake
-            // migrate`, or before the declaration existed) gains the declaration in this commit:
-            // the plan rewrote every file that lacked the claim, and ingest writes only files
-            // that make it.
-            let declare = table == Table::Reviews && !declares_arrival_order(state.metadata());
-            if declare {
-                actions.push(Action::Metadata(declare_arrival_order(
+            // The commit also adds the table properties the table lacks: those an older
+            // reviewlake did not set, and for `reviews` the files' arrival order (a table made by
+            // `lake migrate`, or before the declaration existed): the plan rewrote every file that
+            // lacked the claim, and ingest writes only files that make it.
+            let properties = missing_properties(state.metadata(), table == Table::Reviews);
+            if !properties.is_empty() {
+                actions.push(Action::Metadata(with_properties(
                     state.metadata(),
+                    &properties,
                     table,
                 )?));
             }
+            let mut set: Vec<String> = properties.keys().cloned().collect();
+            set.sort_unstable();
             let operation = match table_summary.outputs {
-                0 if !declare => break,
-                0 => DeltaOperation::SetTableProperties {
-                    properties: arrival_order_properties(),
-                },
+                0 if properties.is_empty() => break,
+                0 => DeltaOperation::SetTableProperties { properties },
                 _ => DeltaOperation::Optimize {
                     predicate: None,
                     target_size: options.target_rows as i64,
@@ -255,7 +253,7 @@ pub async fn compact(
                 .await;
             match committed {
                 Ok(done) => {
-                    tracing::info!(table = %table, version = done.version(), files = table_summary.inputs, declared_arrival_order = declare, "compaction committed");
+                    tracing::info!(table = %table, version = done.version(), files = table_summary.inputs, properties = ?set, "compaction committed");
                     checkpoint(&mut delta, table).await?;
                     table_summary.commits = 1;
                     summary.add(&table_summary);

@@ -16,7 +16,7 @@ use deltalake::{
     logstore::{LogStoreRef, StorageConfig, default_logstore},
     protocol::SaveMode,
 };
-use object_store::{ObjectStore, path::Path, prefix::PrefixStore};
+use object_store::{ObjectStore, ObjectStoreExt, path::Path, prefix::PrefixStore};
 use url::Url;
 
 use crate::{Error, FileKey, Lake, Result, Table, column, rejected_schema, reviews_schema};
@@ -27,6 +27,14 @@ use crate::{Error, FileKey, Lake, Result, Table, column, rejected_schema, review
 /// of 3000 files costs ingest a few milliseconds every tenth commit.
 const CHECKPOINT_INTERVAL: &str = "10";
 
+/// Checkpoints keep each file's statistics as a Parquet struct (`add.stats_parsed`, Delta's
+/// `delta.checkpoint.writeStatsAsStruct`) beside the JSON string that every engine reads. A
+/// reader loading the checkpoint takes the struct as it is; without it the kernel parses one JSON
+/// object for every row of the checkpoint, and a checkpoint has a row for each tombstone too. On
+/// the compacted 15M-review lake (30 files, 30,084 tombstones) a process's `count(*)` went from
+/// 42 to 33 ms.
+const CHECKPOINT_STATS_AS_STRUCT: &str = "delta.checkpoint.writeStatsAsStruct";
+
 /// A table property of `reviews`: every data file of the table is in arrival order and its
 /// footer says so (see `order`). Set when ingest creates the table: ingest and compaction only
 /// write such files. A table made by `lake migrate` from old files, or by a reviewlake older
@@ -35,28 +43,51 @@ const CHECKPOINT_INTERVAL: &str = "10";
 /// reading its footer.
 pub(crate) const FILES_IN_ARRIVAL_ORDER: &str = "reviewlake.filesInArrivalOrder";
 
-/// The value of [`FILES_IN_ARRIVAL_ORDER`] that declares the order.
+/// The value of the boolean properties above when set.
 const DECLARED: &str = "true";
 
 /// Whether a table's `metadata` declares [`FILES_IN_ARRIVAL_ORDER`].
 pub(crate) fn declares_arrival_order(metadata: &Metadata) -> bool {
+    declares(metadata, FILES_IN_ARRIVAL_ORDER)
+}
+
+fn declares(metadata: &Metadata, key: &str) -> bool {
     metadata
         .configuration()
-        .get(FILES_IN_ARRIVAL_ORDER)
+        .get(key)
         .is_some_and(|v| v == DECLARED)
 }
 
-/// `metadata` with [`FILES_IN_ARRIVAL_ORDER`] declared.
-pub(crate) fn declare_arrival_order(metadata: &Metadata, table: Table) -> Result<Metadata> {
-    metadata
-        .clone()
-        .add_config_key(FILES_IN_ARRIVAL_ORDER.into(), DECLARED.into())
-        .map_err(|e| Error::delta(table, "declaring the files' arrival order", e.into()))
+/// The properties a table needs added to its `metadata`: those every table of reviewlake's is
+/// created with (a table made by an older reviewlake lacks them), and [`FILES_IN_ARRIVAL_ORDER`]
+/// when `arrival_order` and not yet declared. Empty when there is nothing to add.
+pub(crate) fn missing_properties(
+    metadata: &Metadata,
+    arrival_order: bool,
+) -> HashMap<String, String> {
+    let mut wanted = vec![CHECKPOINT_STATS_AS_STRUCT];
+    if arrival_order {
+        wanted.push(FILES_IN_ARRIVAL_ORDER);
+    }
+    wanted
+        .into_iter()
+        .filter(|key| !declares(metadata, key))
+        .map(|key| (key.to_string(), DECLARED.to_string()))
+        .collect()
 }
 
-/// The declaration as the table properties a `SET TBLPROPERTIES` commit records.
-pub(crate) fn arrival_order_properties() -> HashMap<String, String> {
-    HashMap::from([(FILES_IN_ARRIVAL_ORDER.into(), DECLARED.into())])
+/// `metadata` with `properties` added.
+pub(crate) fn with_properties(
+    metadata: &Metadata,
+    properties: &HashMap<String, String>,
+    table: Table,
+) -> Result<Metadata> {
+    properties
+        .iter()
+        .try_fold(metadata.clone(), |m, (key, value)| {
+            m.add_config_key(key.clone(), value.clone())
+        })
+        .map_err(|e| Error::delta(table, "setting the table's properties", e.into()))
 }
 
 /// What a table's first commit declares about the files it will hold.
@@ -107,11 +138,7 @@ pub(crate) async fn open(
     version: TableVersion,
 ) -> Result<Option<DeltaTable>> {
     let mut delta = DeltaTable::new(log_store(lake, table));
-    if !delta
-        .verify_deltatable_existence()
-        .await
-        .map_err(|e| Error::delta(table, "looking for the table's log", e))?
-    {
+    if !exists(&delta, table).await? {
         return Ok(None);
     }
     let loaded = match version {
@@ -121,6 +148,27 @@ pub(crate) async fn open(
     };
     loaded.map_err(|e| Error::delta(table, "loading the table", e))?;
     Ok(Some(delta))
+}
+
+/// Whether the table has a commit. A table with a checkpoint says so in one read of its
+/// `_last_checkpoint`; delta-rs' own check lists the log, which on local disk stats every entry
+/// (1,100 on the 15M-review benchmark lake: a tenth of a query's time). A young table without a
+/// checkpoint has a short log to list.
+async fn exists(delta: &DeltaTable, table: Table) -> Result<bool> {
+    let hint = Path::from("_delta_log/_last_checkpoint");
+    if delta
+        .log_store()
+        .object_store(None)
+        .head(&hint)
+        .await
+        .is_ok()
+    {
+        return Ok(true);
+    }
+    delta
+        .verify_deltatable_existence()
+        .await
+        .map_err(|e| Error::delta(table, "looking for the table's log", e))
 }
 
 /// Opens the latest version of a table, creating the table (its first commit) when it does not
@@ -144,8 +192,10 @@ pub(crate) async fn open_or_create(lake: &Lake, table: Table, files: Files) -> R
             Some(CHECKPOINT_INTERVAL),
         )
         .with_configuration(
-            (table == Table::Reviews && files == Files::Written)
-                .then_some((FILES_IN_ARRIVAL_ORDER, Some(DECLARED))),
+            std::iter::once((CHECKPOINT_STATS_AS_STRUCT, Some(DECLARED))).chain(
+                (table == Table::Reviews && files == Files::Written)
+                    .then_some((FILES_IN_ARRIVAL_ORDER, Some(DECLARED))),
+            ),
         )
         // Our own property is not one of Delta's keys, which delta-rs refuses by default.
         .with_raise_if_key_not_exists(false)

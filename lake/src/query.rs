@@ -33,7 +33,7 @@ use url::Url;
 
 use crate::{
     Error, Lake, Result, Snapshot, SnapshotStore, SqlFiles, Table, TableVersion, column,
-    log_stats::statistics_cache, rejected_schema, reviews_schema, scan_order::KeepScanOrder,
+    rejected_schema, reviews_schema, scan_order::KeepScanOrder,
 };
 
 /// The URL the lake is registered under inside a session.
@@ -168,7 +168,7 @@ impl Query {
                     (column::PART_PARTITION.to_string(), DataType::Int32),
                 ]);
             let statistics = collects_statistics
-                .then(|| statistics_cache(&snapshot, table, &schema))
+                .then(|| snapshot.statistics(table, &schema))
                 .flatten();
             let config = ListingTableConfig::new(url)
                 .with_listing_options(options)

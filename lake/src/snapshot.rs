@@ -1,14 +1,20 @@
 //! What a reader sees: one Delta snapshot of each table, file by file and partition by partition.
 
-use std::collections::BTreeMap;
+use std::{
+    collections::BTreeMap,
+    sync::{Arc, OnceLock},
+};
 
+use arrow::datatypes::Schema;
 use chrono::{DateTime, Utc};
+use datafusion::execution::cache::cache_manager::FileStatisticsCache;
 use deltalake::DeltaTable;
 
 use crate::{
     Error, FileKey, Lake, Result, Table, TableVersion, TakenIn,
     commit::taken_in,
     delta::{committed_key, declares_arrival_order, open},
+    log_stats::statistics_cache,
 };
 
 /// One data file of a snapshot.
@@ -59,6 +65,27 @@ pub struct Snapshot {
     rejected: Option<DeltaTable>,
     /// The `reviews` table declares every file in arrival order (`delta::FILES_IN_ARRIVAL_ORDER`).
     reviews_in_arrival_order: bool,
+    /// Made on first use, and shared by every clone of this snapshot.
+    statistics: Arc<TableStatistics>,
+}
+
+/// DataFusion's file statistics of each table, from the log (see `log_stats`). A running
+/// process (the prompt) plans each statement in a fresh session; on an unchanged lake they all
+/// share one snapshot, and so these: on a lake of 3,000 small files, building them took 24 ms of
+/// every statement.
+#[derive(Default)]
+struct TableStatistics {
+    reviews: OnceLock<Option<Arc<FileStatisticsCache>>>,
+    rejected: OnceLock<Option<Arc<FileStatisticsCache>>>,
+}
+
+impl std::fmt::Debug for TableStatistics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TableStatistics")
+            .field("reviews", &self.reviews.get().is_some())
+            .field("rejected", &self.rejected.get().is_some())
+            .finish()
+    }
 }
 
 impl Snapshot {
@@ -207,6 +234,21 @@ impl Snapshot {
     /// a reader need not open the files to learn it.
     pub fn reviews_in_arrival_order(&self) -> bool {
         self.reviews_in_arrival_order
+    }
+
+    /// The file statistics cache of `table` for a listing table over `schema`, the table's file
+    /// columns (see `log_stats::statistics_cache`), made once per snapshot.
+    pub(crate) fn statistics(
+        &self,
+        table: Table,
+        schema: &Schema,
+    ) -> Option<Arc<FileStatisticsCache>> {
+        let cell = match table {
+            Table::Reviews => &self.statistics.reviews,
+            Table::Rejected => &self.statistics.rejected,
+        };
+        cell.get_or_init(|| statistics_cache(self, table, schema))
+            .clone()
     }
 
     /// The table versions this snapshot read (`None`: the table has no commit).
