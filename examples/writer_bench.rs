@@ -219,9 +219,10 @@ fn main() {
         if full {
             flush(batch, m.partition, &mut writes, &mut written);
         }
-        // As ingest's loop: files whose writes ended are committed once COMMIT_FILES wait.
+        // As ingest's loop: files whose writes ended are committed once COMMIT_FILES wait (more
+        // while a commit is under way: `Commits::due`).
         written.extend(writes.ready().unwrap());
-        if written.len() >= COMMIT_FILES {
+        if commits.due(written.len(), COMMIT_FILES) {
             let t = Instant::now();
             commit_count += settled(&mut commits);
             let batches = std::mem::take(&mut written);

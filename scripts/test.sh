@@ -11,6 +11,16 @@ cd "$ROOT"
 STATE="${REVIEWLAKE_SERVICES_DIR:-$ROOT/.services}"
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 
+# A clean build of the tests (with clippy's) and the services' installs take about 10 GB; with less
+# free, the linker dies of a full disk minutes in. Say so now instead.
+TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
+free_kb=$(df -Pk "$(if [ -d "$TARGET" ]; then echo "$TARGET"; else echo "$ROOT"; fi)" | awk 'NR == 2 {print $4}')
+need_kb=$((${REVIEWLAKE_TEST_DISK_GB:-10} * 1024 * 1024))
+if [ "$free_kb" -lt "$need_kb" ]; then
+  echo "[test] only $((free_kb / 1024 / 1024)) GB free for $TARGET; the build and services need about $((need_kb / 1024 / 1024)) GB (REVIEWLAKE_TEST_DISK_GB)" >&2
+  exit 1
+fi
+
 # Static checks first: they fail in seconds where the tests take minutes.
 echo "[test] cargo fmt --check"
 cargo fmt --all --check

@@ -321,7 +321,10 @@ impl Run<'_> {
                 }
             }
             self.collect_written()?;
-            if self.uncommitted.len() >= options.commit_files {
+            if self
+                .commits
+                .due(self.uncommitted.len(), options.commit_files)
+            {
                 self.commit(consumer)?;
             }
             if last_age_check.elapsed() >= Duration::from_millis(200) {
