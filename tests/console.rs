@@ -184,6 +184,31 @@ async fn ingest_metrics_match_the_lake_and_the_console_works_in_chromium() {
         let png = std::fs::read(shots.join(shot)).unwrap();
         assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000, "{shot}");
     }
+    // The console answers from the lake's latest commits: records sent now are in its next
+    // answer (it keeps the snapshot between requests and reads only the commits since).
+    let count = || {
+        let (code, body) = http_post(
+            &serve_addr,
+            "/sql",
+            r#"{"sql": "SELECT count(*) AS n FROM reviews"}"#,
+        );
+        assert_eq!(code, 200, "{body}");
+        serde_json::from_str::<Value>(&body).unwrap()["rows"][0]["n"]
+            .as_u64()
+            .unwrap()
+    };
+    let before = count();
+    produce_synthetic(&topic, 100, 43, &[]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while count() != before + 100 {
+        assert!(
+            Instant::now() < deadline,
+            "the console still counts {} of {} reviews",
+            count(),
+            before + 100
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
     // After that traffic, every metric the dashboard shows is exported by one of the two.
     let served = http_get(&serve_addr, "/metrics").1;
     let ingested = http_get(&metrics_addr, "/metrics").1;

@@ -59,7 +59,8 @@ pub struct Versions {
 /// A consistent view of the lake: both tables at one version each.
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {
-    partitions: BTreeMap<(String, i32), PartitionState>,
+    /// Shared by clones: the prompt and the console take a clone for every statement.
+    partitions: Arc<BTreeMap<(String, i32), PartitionState>>,
     versions: Versions,
     reviews: Option<DeltaTable>,
     rejected: Option<DeltaTable>,
@@ -152,7 +153,7 @@ impl Snapshot {
                 snapshot.add_table(table, delta)?;
             }
         }
-        for p in snapshot.partitions.values_mut() {
+        for p in Arc::make_mut(&mut snapshot.partitions).values_mut() {
             p.reviews.sort_by_key(|f| f.key.first_offset);
             p.rejected.sort_by_key(|f| f.key.first_offset);
         }
@@ -201,7 +202,7 @@ impl Snapshot {
     }
 
     fn partition(&mut self, topic: &str, partition: i32) -> &mut PartitionState {
-        self.partitions
+        Arc::make_mut(&mut self.partitions)
             .entry((topic.to_string(), partition))
             .or_insert_with(|| PartitionState {
                 topic: topic.to_string(),
