@@ -49,13 +49,17 @@ async fn crash_and_resume(location: &str) {
     let group = unique("g");
     // Kill points, in committed files (batches of 100 over two partitions: about 120 in all).
     for (round, kill_after) in [3usize, 25, 40, 70, 71].into_iter().enumerate() {
-        let mut child = reviewlake()
-            .args(ingest_args(&topic, location, &group))
-            .args(["--batch-rows", "100", "--max-latency", "200ms"])
-            .args(["--commit-files", "3", "--commit-interval", "300ms"])
-            .args(FAST_GROUP)
-            .spawn()
-            .unwrap();
+        // Killed on drop too, should an assertion below fail while it runs.
+        let mut running = Running::new(
+            reviewlake()
+                .args(ingest_args(&topic, location, &group))
+                .args(["--batch-rows", "100", "--max-latency", "200ms"])
+                .args(["--commit-files", "3", "--commit-interval", "300ms"])
+                .args(FAST_GROUP)
+                .spawn()
+                .unwrap(),
+        );
+        let child = running.child();
         let deadline = Instant::now() + Duration::from_secs(120);
         while committed_files(&lake).await < kill_after {
             assert!(Instant::now() < deadline, "round {round}: no progress");
