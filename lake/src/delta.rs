@@ -35,6 +35,10 @@ const CHECKPOINT_INTERVAL: &str = "10";
 /// 42 to 33 ms.
 const CHECKPOINT_STATS_AS_STRUCT: &str = "delta.checkpoint.writeStatsAsStruct";
 
+/// The boolean properties every table is created with, set to [`DECLARED`]; `lake compact` adds
+/// those a table made by an older reviewlake lacks (see [`missing_properties`]).
+const EVERY_TABLE: [&str; 1] = [CHECKPOINT_STATS_AS_STRUCT];
+
 /// A table property of `reviews`: every data file of the table is in arrival order and its
 /// footer says so (see `order`). Set when ingest creates the table: ingest and compaction only
 /// write such files. A table made by `lake migrate` from old files, or by a reviewlake older
@@ -65,7 +69,7 @@ pub(crate) fn missing_properties(
     metadata: &Metadata,
     arrival_order: bool,
 ) -> HashMap<String, String> {
-    let mut wanted = vec![CHECKPOINT_STATS_AS_STRUCT];
+    let mut wanted = EVERY_TABLE.to_vec();
     if arrival_order {
         wanted.push(FILES_IN_ARRIVAL_ORDER);
     }
@@ -192,10 +196,13 @@ pub(crate) async fn open_or_create(lake: &Lake, table: Table, files: Files) -> R
             Some(CHECKPOINT_INTERVAL),
         )
         .with_configuration(
-            std::iter::once((CHECKPOINT_STATS_AS_STRUCT, Some(DECLARED))).chain(
-                (table == Table::Reviews && files == Files::Written)
-                    .then_some((FILES_IN_ARRIVAL_ORDER, Some(DECLARED))),
-            ),
+            EVERY_TABLE
+                .map(|key| (key, Some(DECLARED)))
+                .into_iter()
+                .chain(
+                    (table == Table::Reviews && files == Files::Written)
+                        .then_some((FILES_IN_ARRIVAL_ORDER, Some(DECLARED))),
+                ),
         )
         // Our own property is not one of Delta's keys, which delta-rs refuses by default.
         .with_raise_if_key_not_exists(false)

@@ -76,7 +76,19 @@ impl Query {
         Self::on_snapshot(lake, sql, workload, snapshot).await
     }
 
-    /// Like [`Query::open`], on `snapshot` (already loaded: see [`Snapshot::refreshed`]).
+    /// Like [`Query::open`], reading only the commits made since `previous` (a running process:
+    /// the prompt, the console; see [`Snapshot::refreshed`]). A default `previous` loads afresh.
+    pub async fn open_since(
+        lake: &Lake,
+        sql: &SqlFiles,
+        workload: Workload,
+        previous: &Snapshot,
+    ) -> Result<Self> {
+        let snapshot = previous.refreshed(lake).await?;
+        Self::on_snapshot(lake, sql, workload, snapshot).await
+    }
+
+    /// Like [`Query::open`], on `snapshot` (already loaded).
     pub async fn on_snapshot(
         lake: &Lake,
         sql: &SqlFiles,

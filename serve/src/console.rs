@@ -55,8 +55,9 @@ pub struct LakeView {
     /// Where `reviewlake ingest --metrics-bind` answers `/status`, for the lag.
     ingest_status: Option<String>,
     http: reqwest::Client,
-    /// The snapshot the last request read: the next one reads only the commits made since.
-    last: std::sync::Mutex<Option<Snapshot>>,
+    /// The snapshot the last request read (none yet: the default): the next one reads only the
+    /// commits made since.
+    last: std::sync::Mutex<Snapshot>,
 }
 
 /// Longest wait for ingest's status.
@@ -88,7 +89,7 @@ impl LakeView {
             sql_slots: Semaphore::new(slots),
             ingest_status,
             http: reqwest::Client::new(),
-            last: std::sync::Mutex::new(None),
+            last: std::sync::Mutex::default(),
         }
     }
 
@@ -97,12 +98,9 @@ impl LakeView {
     /// instead of a load of both tables; on an unchanged lake the file statistics are shared too.
     async fn query(&self) -> lake::Result<Query> {
         let last = self.last.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        let snapshot = match last {
-            Some(last) => last.refreshed(&self.lake).await?,
-            None => Snapshot::load(&self.lake).await?,
-        };
-        *self.last.lock().unwrap_or_else(|p| p.into_inner()) = Some(snapshot.clone());
-        Query::on_snapshot(&self.lake, &self.sql_files, Workload::AdHoc, snapshot).await
+        let query = Query::open_since(&self.lake, &self.sql_files, Workload::AdHoc, &last).await?;
+        *self.last.lock().unwrap_or_else(|p| p.into_inner()) = query.snapshot().clone();
+        Ok(query)
     }
 
     async fn ingest(&self) -> Value {

@@ -112,11 +112,8 @@ async fn prompt(mut query: Query, lake: &Lake, args: &SqlArgs) -> anyhow::Result
             let started = Instant::now();
             if !pinned {
                 // Only the commits made since the previous statement are read.
-                let latest = async {
-                    let snapshot = query.snapshot().refreshed(lake).await?;
-                    Query::on_snapshot(lake, &args.sql_dir.files(), Workload::AdHoc, snapshot).await
-                };
-                match latest.await {
+                let files = args.sql_dir.files();
+                match Query::open_since(lake, &files, Workload::AdHoc, query.snapshot()).await {
                     Ok(latest) => query = latest,
                     Err(e) => eprintln!(
                         "warning: cannot read the latest snapshot, querying the previous one: {}",
