@@ -336,32 +336,59 @@ impl Committer {
         pending: &mut BTreeMap<i32, Vec<WrittenBatch>>,
         out: &mut Committed,
     ) -> Result<()> {
-        if self.checked_at == Some(self.versions()) {
-            return Ok(());
-        }
-        let mut partitions: Vec<i32> = self.known.keys().chain(pending.keys()).copied().collect();
-        partitions.sort_unstable();
-        partitions.dedup();
-        for partition in partitions {
-            let now = self.taken_in(partition).await?;
-            let expected = self.known.get(&partition).copied().unwrap_or_default();
-            if now != expected {
-                tracing::warn!(
-                    partition,
-                    ?expected,
-                    ?now,
-                    "another writer committed to this partition; dropping this writer's batches"
-                );
-                pending.remove(&partition);
-                self.known.insert(partition, now);
-                out.moved.push(Moved {
-                    partition,
-                    expected,
-                    now,
-                });
+        if self.checked_at != Some(self.versions()) {
+            let mut partitions: Vec<i32> =
+                self.known.keys().chain(pending.keys()).copied().collect();
+            partitions.sort_unstable();
+            partitions.dedup();
+            for partition in partitions {
+                let now = self.taken_in(partition).await?;
+                let expected = self.known.get(&partition).copied().unwrap_or_default();
+                if now != expected {
+                    tracing::warn!(
+                        partition,
+                        ?expected,
+                        ?now,
+                        "another writer committed to this partition; dropping this writer's batches"
+                    );
+                    pending.remove(&partition);
+                    self.known.insert(partition, now);
+                    out.moved.push(Moved {
+                        partition,
+                        expected,
+                        now,
+                    });
+                }
             }
+            self.checked_at = Some(self.versions());
         }
-        self.checked_at = Some(self.versions());
+        // Batches that begin at or before what the tables hold were read before their writer
+        // learnt that the tables had moved: a commit tried again after an attempt that found
+        // them moved, then failed, brings them back. They never land.
+        let stale: Vec<i32> = pending
+            .iter()
+            .filter(|(partition, list)| {
+                let held = self.known.get(partition).and_then(|k| k.reviews);
+                list.first()
+                    .zip(held)
+                    .is_some_and(|(b, held)| b.first <= held)
+            })
+            .map(|(partition, _)| *partition)
+            .collect();
+        for partition in stale {
+            let now = self.known.get(&partition).copied().unwrap_or_default();
+            tracing::warn!(
+                partition,
+                ?now,
+                "batches of offsets the tables already hold; dropping them"
+            );
+            pending.remove(&partition);
+            out.moved.push(Moved {
+                partition,
+                expected: now,
+                now,
+            });
+        }
         Ok(())
     }
 
@@ -478,6 +505,72 @@ mod tests {
 
     use super::*;
     use crate::{BatchWriter, ReviewBuilder, SourcePosition, TableVersion, WriteOptions, delta};
+
+    /// A batch of offsets `first..=last` of partition 0 of topic `t`, written to `lake`.
+    async fn written(lake: &Lake, first: i64, last: i64) -> WrittenBatch {
+        let mut b = ReviewBuilder::default();
+        for offset in first..=last {
+            let at = SourcePosition {
+                partition: 0,
+                offset,
+                timestamp_ms: None,
+            };
+            b.append(&Default::default(), &at);
+        }
+        let batch = b.finish("t").unwrap();
+        BatchWriter::new(lake.clone(), WriteOptions::default())
+            .write("t", 0, (first, last), &batch, None)
+            .await
+            .unwrap()
+    }
+
+    /// A commit that found its partition moved is tried again with the same batches (as after
+    /// an attempt that then failed): the batches stay dropped, and the tables keep the other
+    /// writer's offsets once.
+    #[tokio::test]
+    async fn a_commit_tried_again_after_its_partition_moved_lands_nothing() {
+        let lake = Lake::from_store(
+            Arc::new(InMemory::new()),
+            url::Url::parse("memory:///").unwrap(),
+        );
+        let (mut mine, mut other) = (
+            Committer::open(&lake, "t").await.unwrap(),
+            Committer::open(&lake, "t").await.unwrap(),
+        );
+        mine.resume(0).await.unwrap();
+        other.resume(0).await.unwrap();
+        let theirs = written(&lake, 0, 2).await;
+        other.commit(vec![theirs]).await.unwrap();
+        let ours = vec![written(&lake, 0, 1).await];
+        let moved = TakenIn {
+            reviews: Some(2),
+            rejected: None,
+        };
+        for attempt in 1..=2 {
+            let done = mine.commit(ours.clone()).await.unwrap();
+            assert_eq!(done.commits, 0, "attempt {attempt}");
+            assert!(done.batches.is_empty(), "attempt {attempt}");
+            assert_eq!(
+                done.moved
+                    .iter()
+                    .map(|m| (m.partition, m.now))
+                    .collect::<Vec<_>>(),
+                [(0, moved)],
+                "attempt {attempt}"
+            );
+        }
+        let reopened = delta::open(&lake, Table::Reviews, TableVersion::Latest)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            reopened.version(),
+            Some(1),
+            "only the other writer committed"
+        );
+        let taken = taken_in(Some(&reopened), None, "t", 0).await.unwrap();
+        assert_eq!(taken.reviews, Some(2));
+    }
 
     /// Commits write Delta checkpoints at the table's interval, and the `txn` versions survive
     /// them: a reader opening the table from the checkpoint resumes at the same offset.

@@ -128,13 +128,12 @@ impl Run<'_> {
             );
             self.pending
                 .insert(moved.partition, PendingBatch::new(moved.now));
-            if let Err(e) = consumer.seek(
-                &self.topic,
-                moved.partition,
-                next.map_or(Offset::Beginning, Offset::Offset),
-                Duration::from_secs(10),
-            ) {
-                tracing::warn!(error = %e, partition = moved.partition, "seek after another writer's commits failed (the partition is probably no longer ours)");
+            // A revocation waits for the commit under way: a moved partition may be one
+            // being revoked, no longer assigned, dropped with the others. One still ours is
+            // sought back to where the tables stand; if that fails, what it fetches next
+            // would not follow on from the tables, so ingest stops (a restart resumes there).
+            if assigned(consumer, &self.topic, moved.partition)? {
+                seek(consumer, &self.topic, moved.partition, next)?;
             }
         }
         Ok(())
@@ -169,4 +168,34 @@ impl Run<'_> {
         }
         Ok(())
     }
+}
+
+/// Whether `partition` of `topic` is assigned to this member.
+fn assigned(consumer: &BaseConsumer<IngestContext>, topic: &str, partition: i32) -> Result<bool> {
+    let assignment = consumer
+        .assignment()
+        .map_err(|e| Error::kafka("reading the assignment", e))?;
+    Ok(assignment.find_partition(topic, partition).is_some())
+}
+
+/// How long a seek may take to be sure no record fetched before it is delivered after it.
+const SEEK_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Moves the consumer's position in `partition` to `next` (`None`: the beginning). Once it
+/// returns, no record fetched before it is delivered.
+fn seek(
+    consumer: &BaseConsumer<IngestContext>,
+    topic: &str,
+    partition: i32,
+    next: Option<i64>,
+) -> Result<()> {
+    let offset = next.map_or(Offset::Beginning, Offset::Offset);
+    consumer
+        .seek(topic, partition, offset, SEEK_TIMEOUT)
+        .map_err(|e| {
+            Error::kafka(
+                format!("seeking partition {partition} of {topic} to offset {offset:?}"),
+                e,
+            )
+        })
 }

@@ -30,6 +30,7 @@ use rdkafka::{
     ClientContext, Message, Offset, TopicPartitionList,
     consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext},
     error::KafkaError,
+    message::BorrowedMessage,
     types::RDKafkaErrorCode,
     types::RDKafkaRespErr,
 };
@@ -272,8 +273,11 @@ impl Run<'_> {
         let mut last_lag_check = Instant::now() - Duration::from_secs(1);
         while !stop.load(Ordering::Relaxed) {
             let polled = consumer.poll(Duration::from_millis(100));
+            // Rebalance events come from inside this poll: a message it returned belongs to the
+            // assignment they leave. The ended commit's result is acted on only after the message
+            // is taken: a partition it reports moved is sought back to where the tables stand,
+            // which this message, fetched before that seek, must not follow.
             self.handle_events(consumer)?;
-            self.check_commit(consumer)?;
             match polled {
                 None => {}
                 Some(Err(KafkaError::PartitionEOF(partition))) => {
@@ -285,41 +289,9 @@ impl Run<'_> {
                     }
                     tracing::warn!(error = %e, "consumer error (librdkafka retries)");
                 }
-                Some(Ok(message)) => {
-                    let partition = message.partition();
-                    self.at_end.remove(&partition);
-                    let Some(batch) = self.pending.get_mut(&partition) else {
-                        continue; // not (or no longer) ours
-                    };
-                    let offset = message.offset();
-                    if offset < batch.next_offset {
-                        continue; // already in the lake
-                    }
-                    if offset > batch.next_offset && batch.check_resume {
-                        // Kafka hands a fetch from inside a record batch the whole batch and the
-                        // client drops what lies before the offset, so a first record past the
-                        // resume offset means the offsets between are gone from the topic
-                        // (retention, compaction, transaction markers). (Test brokers that skip
-                        // ahead, such as tansu 0.6, are fed one record per batch by the tests.)
-                        tracing::warn!(
-                            partition,
-                            expected = batch.next_offset,
-                            got = offset,
-                            "offsets missing at the resume point are not in the topic"
-                        );
-                    }
-                    batch.check_resume = false;
-                    let pos = SourcePosition {
-                        partition,
-                        offset,
-                        timestamp_ms: message.timestamp().to_millis(),
-                    };
-                    batch.take(message.key(), message.payload(), &pos, &options.decode);
-                    if batch.is_full(options.batch_rows, options.batch_bytes) {
-                        self.flush(partition)?;
-                    }
-                }
+                Some(Ok(message)) => self.take(&message, options)?,
             }
+            self.check_commit(consumer)?;
             self.collect_written()?;
             if self
                 .commits
@@ -360,6 +332,44 @@ impl Run<'_> {
                     break;
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// Takes a polled record into its partition's pending batch, unless the partition is not
+    /// (or no longer) ours or the tables already hold the record.
+    fn take(&mut self, message: &BorrowedMessage<'_>, options: &IngestOptions) -> Result<()> {
+        let partition = message.partition();
+        self.at_end.remove(&partition);
+        let Some(batch) = self.pending.get_mut(&partition) else {
+            return Ok(());
+        };
+        let offset = message.offset();
+        if offset < batch.next_offset {
+            return Ok(());
+        }
+        if offset > batch.next_offset && batch.check_resume {
+            // Kafka hands a fetch from inside a record batch the whole batch and the client
+            // drops what lies before the offset, so a first record past the resume offset means
+            // the offsets between are gone from the topic (retention, compaction, transaction
+            // markers). (Test brokers that skip ahead, such as tansu 0.6, are fed one record per
+            // batch by the tests.)
+            tracing::warn!(
+                partition,
+                expected = batch.next_offset,
+                got = offset,
+                "offsets missing at the resume point are not in the topic"
+            );
+        }
+        batch.check_resume = false;
+        let pos = SourcePosition {
+            partition,
+            offset,
+            timestamp_ms: message.timestamp().to_millis(),
+        };
+        batch.take(message.key(), message.payload(), &pos, &options.decode);
+        if batch.is_full(options.batch_rows, options.batch_bytes) {
+            self.flush(partition)?;
         }
         Ok(())
     }
