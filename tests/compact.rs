@@ -139,20 +139,18 @@ async fn ingest_beside_and_after_compaction_duplicates_nothing() {
     create_topic(&topic, 2).await;
     produce_synthetic(&topic, 3000, 1, &[]);
     let group = unique("g");
-    let mut ingest = reviewlake()
-        .args(ingest_args(&topic, &location, &group))
-        .args(["--batch-rows", "100", "--max-latency", "200ms"])
-        .spawn()
-        .unwrap();
+    let ingest = Running::new(
+        reviewlake()
+            .args(ingest_args(&topic, &location, &group))
+            .args(["--batch-rows", "100", "--max-latency", "200ms"])
+            .spawn()
+            .unwrap(),
+    );
     assert_eq!(ingest_while_compacting(&location, 3000).await, 3000);
     // More data while compaction keeps running beside the live ingest.
     produce_synthetic(&topic, 2000, 2, &[]);
     assert_eq!(ingest_while_compacting(&location, 5000).await, 5000);
-    let _ = std::process::Command::new("kill")
-        .arg("-TERM")
-        .arg(ingest.id().to_string())
-        .status();
-    assert!(ingest.wait().unwrap().success());
+    ingest.terminate();
     compact(&location, "400");
     // A restarted ingest after compaction resumes at the end: nothing new, nothing twice.
     let mut args = ingest_args(&topic, &location, &group).to_vec();

@@ -3,23 +3,22 @@
 
 mod common;
 
-use std::{
-    process::{Child, Stdio},
-    time::Duration,
-};
+use std::{process::Stdio, time::Duration};
 
 use common::*;
 use serde_json::Value;
 
 /// Starts the demo and waits until it serves; returns the child and every line it printed.
-fn start(lake: &str, addr: &str) -> (Child, Vec<String>) {
-    let mut child = reviewlake()
-        .args(["demo", "--rows", "3000", "--lake", lake, "--bind", addr])
-        .env("REVIEWLAKE_LOG", "info")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let lines = wait_for_line(&mut child, "serving on", Duration::from_secs(120));
+fn start(lake: &str, addr: &str) -> (Running, Vec<String>) {
+    let mut child = Running::new(
+        reviewlake()
+            .args(["demo", "--rows", "3000", "--lake", lake, "--bind", addr])
+            .env("REVIEWLAKE_LOG", "info")
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let lines = wait_for_line(child.child(), "serving on", Duration::from_secs(120));
     (child, lines)
 }
 
@@ -44,7 +43,7 @@ fn demo_reaches_a_served_prediction_and_reuses_its_lake() {
     let served = post(&addr, r#"{"rating": 4, "likes": 15, "length": 300}"#);
     let local = predict_json(&["--lake", &lake], "model_1", [4.0, 15.0, 300.0]);
     assert_eq!(served["prediction"], local["prediction"]);
-    terminate(child);
+    child.terminate();
 
     let (child, lines) = start(&lake, &addr);
     let text = lines.join("\n");
@@ -56,7 +55,7 @@ fn demo_reaches_a_served_prediction_and_reuses_its_lake() {
         post(&addr, r#"{"rating": 1, "likes": 0, "length": 5}"#)["version"],
         2
     );
-    terminate(child);
+    child.terminate();
 
     // A lake with fewer reviews than this run would produce (as an interrupted run leaves it)
     // is not passed off as whole: the embedded broker holds nothing of an earlier run.

@@ -41,13 +41,15 @@ async fn produce_ingest_query_train_serve_predict_on_s3() {
 
     // Serve on a free port.
     let addr = free_loopback_addr();
-    let mut server = reviewlake()
-        .args(["serve", "--lake", &lake, "--bind", &addr])
-        .env("REVIEWLAKE_LOG", "info")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    wait_for_line(&mut server, "serving on", Duration::from_secs(30));
+    let mut server = Running::new(
+        reviewlake()
+            .args(["serve", "--lake", &lake, "--bind", &addr])
+            .env("REVIEWLAKE_LOG", "info")
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    wait_for_line(server.child(), "serving on", Duration::from_secs(30));
     for (model, x) in [
         ("model_1", [4.0, 15.0, 300.0]),
         ("model_2", [1.0, 0.0, 12.0]),
@@ -68,5 +70,5 @@ async fn produce_ingest_query_train_serve_predict_on_s3() {
         assert_eq!(served["version"], 1);
     }
     // SIGTERM drains and exits cleanly.
-    terminate(server);
+    server.terminate();
 }

@@ -103,7 +103,7 @@ fn an_s3_outage_of_30_s_during_ingest_loses_and_duplicates_nothing() {
             .stderr(Stdio::piped());
         cmd
     };
-    let mut first = ingest().spawn().unwrap();
+    let mut first = Running::new(ingest().spawn().unwrap());
     // Freeze the store once the first commits landed.
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
@@ -127,9 +127,9 @@ fn an_s3_outage_of_30_s_during_ingest_loses_and_duplicates_nothing() {
     let frozen = Instant::now();
     std::thread::sleep(Duration::from_secs(30));
     s3.signal("-CONT");
-    let status = first.wait().unwrap();
+    let status = first.child().wait().unwrap();
     let mut stderr = String::new();
-    std::io::Read::read_to_string(first.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    std::io::Read::read_to_string(first.child().stderr.as_mut().unwrap(), &mut stderr).unwrap();
     eprintln!(
         "first ingest: {status} after {:.1} s of outage and recovery\n{stderr}",
         frozen.elapsed().as_secs_f64()
@@ -157,16 +157,18 @@ async fn a_broker_restart_during_ingest_loses_and_duplicates_nothing() {
     let (mock, brokers) = mock_topic(&topic, 1, N);
     let (dir, location, lake) = temp_lake();
     let log = dir.path().join("ingest.log");
-    let mut child = reviewlake()
-        .args(["ingest", "--brokers", &brokers, "--topic", &topic])
-        .args(["--lake", &location, "--group", "faults", "--exit-at-end"])
-        .args(["--batch-rows", "50", "--commit-files", "1"])
-        .args(["--max-latency", "200ms"])
-        .env("REVIEWLAKE_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(std::fs::File::create(&log).unwrap()))
-        .spawn()
-        .unwrap();
+    let mut child = Running::new(
+        reviewlake()
+            .args(["ingest", "--brokers", &brokers, "--topic", &topic])
+            .args(["--lake", &location, "--group", "faults", "--exit-at-end"])
+            .args(["--batch-rows", "50", "--commit-files", "1"])
+            .args(["--max-latency", "200ms"])
+            .env("REVIEWLAKE_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(std::fs::File::create(&log).unwrap()))
+            .spawn()
+            .unwrap(),
+    );
     let deadline = Instant::now() + Duration::from_secs(60);
     while committed_rows(&lake).await < 1_000 {
         assert!(Instant::now() < deadline, "no progress within 60 s");
@@ -176,7 +178,7 @@ async fn a_broker_restart_during_ingest_loses_and_duplicates_nothing() {
     let at_outage = committed_rows(&lake).await;
     tokio::time::sleep(Duration::from_secs(5)).await;
     mock.broker_up(1).unwrap();
-    let status = child.wait().unwrap();
+    let status = child.child().wait().unwrap();
     let log = std::fs::read_to_string(&log).unwrap();
     assert!(status.success(), "{status}\n{log}");
     assert!(at_outage < N, "the outage came after the end of the topic");

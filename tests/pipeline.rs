@@ -123,13 +123,15 @@ async fn two_ingest_processes_in_one_group_share_a_lake() {
     let location = location.to_str().unwrap().to_string();
     let group = unique("g");
     let spawn = || {
-        reviewlake()
-            .args(ingest_args(&topic, &location, &group))
-            .args(["--batch-rows", "200", "--max-latency", "1s"])
-            .spawn()
-            .unwrap()
+        Running::new(
+            reviewlake()
+                .args(ingest_args(&topic, &location, &group))
+                .args(["--batch-rows", "200", "--max-latency", "1s"])
+                .spawn()
+                .unwrap(),
+        )
     };
-    let (mut a, mut b) = (spawn(), spawn());
+    let members = [spawn(), spawn()];
     let lake = Lake::open(&location).unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
     while read_reviews(&lake).await.len() < 3000 {
@@ -139,15 +141,9 @@ async fn two_ingest_processes_in_one_group_share_a_lake() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     }
-    for child in [&mut a, &mut b] {
-        let _ = std::process::Command::new("kill")
-            .arg("-TERM")
-            .arg(child.id().to_string())
-            .status();
-        assert!(
-            child.wait().unwrap().success(),
-            "ingest exits cleanly on SIGTERM"
-        );
+    // Each exits cleanly on SIGTERM.
+    for member in members {
+        member.terminate();
     }
     let rows = read_reviews(&lake).await;
     assert_rows_match(&rows, &expected(3000, 3));

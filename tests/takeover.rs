@@ -44,10 +44,12 @@ async fn a_paused_member_lands_nothing_after_another_took_its_partition() {
     let first_log = dir.path().join("first.log");
     // The first member writes 700-row batches; the last 400 records wait for a latency that
     // never comes while it is paused.
-    let first = ingest("700", &["--max-latency", "3s"])
-        .stderr(Stdio::from(std::fs::File::create(&first_log).unwrap()))
-        .spawn()
-        .unwrap();
+    let mut first = Running::new(
+        ingest("700", &["--max-latency", "3s"])
+            .stderr(Stdio::from(std::fs::File::create(&first_log).unwrap()))
+            .spawn()
+            .unwrap(),
+    );
     let deadline = Instant::now() + Duration::from_secs(60);
     while committed_rows(&lake).await < 5_600 {
         assert!(
@@ -56,7 +58,7 @@ async fn a_paused_member_lands_nothing_after_another_took_its_partition() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    signal(&first, "-STOP");
+    signal(first.child(), "-STOP");
     // Another member, with 100-row batches, gets the partition once the first one's session
     // times out, and finishes the topic.
     let second = ingest("100", &["--exit-at-end", "--max-latency", "200ms"])
@@ -66,11 +68,10 @@ async fn a_paused_member_lands_nothing_after_another_took_its_partition() {
     assert_eq!(committed_rows(&lake).await, N, "the second member finished");
     let version = Snapshot::load(&lake).await.unwrap().versions().reviews;
     // Wake the first member: its 400-row batch covers offsets the tables already hold.
-    signal(&first, "-CONT");
+    signal(first.child(), "-CONT");
     tokio::time::sleep(Duration::from_secs(8)).await;
-    signal(&first, "-TERM");
-    let mut first = first;
-    first.wait().unwrap();
+    signal(first.child(), "-TERM");
+    first.child().wait().unwrap();
     let log = std::fs::read_to_string(&first_log).unwrap();
     let dropped = log.contains("another writer committed to this partition")
         || log.contains("dropping the uncommitted records of a revoked partition");
