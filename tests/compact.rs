@@ -217,8 +217,9 @@ async fn compaction_rewrites_a_lone_file_without_the_order_claim_local_and_s3() 
 }
 
 /// The rows of `stats_parsed.numRecords` of the adds in a table's latest checkpoint (`None` for
-/// an add without the struct), read with the Parquet crate alone.
-fn checkpoint_num_records(table_dir: &std::path::Path) -> Vec<Option<i64>> {
+/// an add without the struct), and the columns its `stats_parsed.minValues` has a slot for; read
+/// with the Parquet crate alone.
+fn checkpoint_num_records(table_dir: &std::path::Path) -> (Vec<Option<i64>>, Vec<String>) {
     use arrow::array::{Array, AsArray};
     use arrow::datatypes::Int64Type;
     let log = table_dir.join("_delta_log");
@@ -230,7 +231,7 @@ fn checkpoint_num_records(table_dir: &std::path::Path) -> Vec<Option<i64>> {
         .unwrap()
         .build()
         .unwrap();
-    let mut out = Vec::new();
+    let (mut out, mut columns) = (Vec::new(), Vec::new());
     for batch in reader {
         let batch = batch.unwrap();
         let add = batch.column_by_name("add").unwrap().as_struct();
@@ -239,6 +240,10 @@ fn checkpoint_num_records(table_dir: &std::path::Path) -> Vec<Option<i64>> {
             continue;
         };
         let stats = stats.as_struct();
+        if let Some(min) = stats.column_by_name("minValues") {
+            let fields = min.as_struct().fields().iter();
+            columns = fields.map(|f| f.name().clone()).collect();
+        }
         let n = stats.column_by_name("numRecords").unwrap();
         let n = n.as_primitive::<Int64Type>();
         out.extend(
@@ -247,20 +252,21 @@ fn checkpoint_num_records(table_dir: &std::path::Path) -> Vec<Option<i64>> {
                 .map(|i| (stats.is_valid(i) && n.is_valid(i)).then(|| n.value(i))),
         );
     }
-    out
+    (out, columns)
 }
 
 /// Checkpoints carry each file's statistics as a Parquet struct beside the JSON string, so that a
-/// reader loading one parses no JSON per file or tombstone. A table made by an older reviewlake,
-/// without the property that asks for it, gains it with its next compaction.
+/// reader loading one parses no JSON per file or tombstone, and only for the columns that have
+/// statistics (`delta.dataSkippingStatsColumns`: no slot for free text). A table made by an older
+/// reviewlake, without the properties that ask for this, gains them with its next compaction.
 #[tokio::test(flavor = "multi_thread")]
 async fn checkpoints_carry_the_statistics_as_a_struct_after_compaction_of_an_older_table() {
     let (dir, location, lake) = temp_lake();
     write_fixture(&lake, "netflix-reviews", &fixture_rows(200), 5).await;
-    // What an older reviewlake's first commit said: no `writeStatsAsStruct` property.
+    // What an older reviewlake's first commit said: neither property.
     let table_dir = dir.path().join("lake").join("reviews");
     let first = table_dir.join("_delta_log").join(format!("{:020}.json", 0));
-    let mut removed = false;
+    let mut removed = Vec::new();
     let older: Vec<String> = std::fs::read_to_string(&first)
         .unwrap()
         .lines()
@@ -270,20 +276,44 @@ async fn checkpoints_carry_the_statistics_as_a_struct_after_compaction_of_an_old
                 .pointer_mut("/metaData/configuration")
                 .and_then(serde_json::Value::as_object_mut)
             {
-                removed = config
-                    .remove("delta.checkpoint.writeStatsAsStruct")
-                    .is_some();
+                for key in [
+                    "delta.checkpoint.writeStatsAsStruct",
+                    "delta.dataSkippingStatsColumns",
+                ] {
+                    removed.extend(config.remove(key));
+                }
             }
             action.to_string()
         })
         .collect();
-    assert!(removed, "the first commit sets the property");
+    assert_eq!(
+        removed,
+        [
+            serde_json::json!("true"),
+            serde_json::json!(
+                "review_length,review_rating,review_likes,review_timestamp,kafka_partition,kafka_offset,kafka_timestamp"
+            )
+        ],
+        "the first commit sets both properties"
+    );
     std::fs::write(&first, older.join("\n") + "\n").unwrap();
 
     let out = compact(&location, "60");
     assert!(out.contains("merged 40 files into 4"), "{out}");
     assert_eq!(count_and_distinct(&location), (200, 200));
-    let mut rows = checkpoint_num_records(&table_dir);
+    let (mut rows, columns) = checkpoint_num_records(&table_dir);
     rows.sort();
     assert_eq!(rows, [Some(40), Some(40), Some(60), Some(60)]);
+    assert_eq!(
+        columns,
+        [
+            "review_length",
+            "review_rating",
+            "review_likes",
+            "review_timestamp",
+            "kafka_partition",
+            "kafka_offset",
+            "kafka_timestamp"
+        ]
+    );
 }

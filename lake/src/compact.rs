@@ -223,7 +223,7 @@ pub async fn compact(
             // reviewlake did not set, and for `reviews` the files' arrival order (a table made by
             // `lake migrate`, or before the declaration existed): the plan rewrote every file that
             // lacked the claim, and ingest writes only files that make it.
-            let properties = missing_properties(state.metadata(), table == Table::Reviews);
+            let properties = missing_properties(state.metadata(), table);
             if !properties.is_empty() {
                 actions.push(Action::Metadata(with_properties(
                     state.metadata(),

@@ -35,9 +35,28 @@ const CHECKPOINT_INTERVAL: &str = "10";
 /// 42 to 33 ms.
 const CHECKPOINT_STATS_AS_STRUCT: &str = "delta.checkpoint.writeStatsAsStruct";
 
-/// The boolean properties every table is created with, set to [`DECLARED`]; `lake compact` adds
-/// those a table made by an older reviewlake lacks (see [`missing_properties`]).
-const EVERY_TABLE: [&str; 1] = [CHECKPOINT_STATS_AS_STRUCT];
+/// The columns whose statistics the `add` actions carry (Delta's `delta.dataSkippingStatsColumns`:
+/// numbers and timestamps, see `stats`). Without it every engine expects statistics of the first
+/// 32 columns, free text included: the kernel parses each file's statistics into, and a
+/// checkpoint stores, an empty slot for every text column. With it, one process's `count(*)` over
+/// the 30,000 files of a 15M-review lake took 1.02-1.05 s instead of 1.15 s.
+const STATS_COLUMNS: &str = "delta.dataSkippingStatsColumns";
+
+/// The properties every table is created with; `lake compact` adds those a table made by an
+/// older reviewlake lacks (see [`missing_properties`]).
+fn every_table(table: Table) -> [(&'static str, String); 2] {
+    let schema = match table {
+        Table::Reviews => reviews_schema(),
+        Table::Rejected => rejected_schema(),
+    };
+    [
+        (CHECKPOINT_STATS_AS_STRUCT, DECLARED.to_string()),
+        (
+            STATS_COLUMNS,
+            crate::stats::tracked_columns(&schema).join(","),
+        ),
+    ]
+}
 
 /// A table property of `reviews`: every data file of the table is in arrival order and its
 /// footer says so (see `order`). Set when ingest creates the table: ingest and compaction only
@@ -47,7 +66,7 @@ const EVERY_TABLE: [&str; 1] = [CHECKPOINT_STATS_AS_STRUCT];
 /// reading its footer.
 pub(crate) const FILES_IN_ARRIVAL_ORDER: &str = "reviewlake.filesInArrivalOrder";
 
-/// The value of the boolean properties above when set.
+/// The value of the boolean properties when set.
 const DECLARED: &str = "true";
 
 /// Whether a table's `metadata` declares [`FILES_IN_ARRIVAL_ORDER`].
@@ -62,21 +81,16 @@ fn declares(metadata: &Metadata, key: &str) -> bool {
         .is_some_and(|v| v == DECLARED)
 }
 
-/// The properties a table needs added to its `metadata`: those every table of reviewlake's is
-/// created with (a table made by an older reviewlake lacks them), and [`FILES_IN_ARRIVAL_ORDER`]
-/// when `arrival_order` and not yet declared. Empty when there is nothing to add.
-pub(crate) fn missing_properties(
-    metadata: &Metadata,
-    arrival_order: bool,
-) -> HashMap<String, String> {
-    let mut wanted = EVERY_TABLE.to_vec();
-    if arrival_order {
-        wanted.push(FILES_IN_ARRIVAL_ORDER);
-    }
-    wanted
+/// The properties `table` needs set in its `metadata`: those every table of reviewlake's is
+/// created with, where a table made by an older reviewlake lacks them or holds another value,
+/// and for `reviews` [`FILES_IN_ARRIVAL_ORDER`] when not yet declared. Empty when there is
+/// nothing to set.
+pub(crate) fn missing_properties(metadata: &Metadata, table: Table) -> HashMap<String, String> {
+    every_table(table)
         .into_iter()
-        .filter(|key| !declares(metadata, key))
-        .map(|key| (key.to_string(), DECLARED.to_string()))
+        .chain((table == Table::Reviews).then(|| (FILES_IN_ARRIVAL_ORDER, DECLARED.to_string())))
+        .filter(|(key, value)| metadata.configuration().get(*key) != Some(value))
+        .map(|(key, value)| (key.to_string(), value))
         .collect()
 }
 
@@ -196,12 +210,12 @@ pub(crate) async fn open_or_create(lake: &Lake, table: Table, files: Files) -> R
             Some(CHECKPOINT_INTERVAL),
         )
         .with_configuration(
-            EVERY_TABLE
-                .map(|key| (key, Some(DECLARED)))
+            every_table(table)
                 .into_iter()
+                .map(|(key, value)| (key, Some(value)))
                 .chain(
                     (table == Table::Reviews && files == Files::Written)
-                        .then_some((FILES_IN_ARRIVAL_ORDER, Some(DECLARED))),
+                        .then(|| (FILES_IN_ARRIVAL_ORDER, Some(DECLARED.to_string()))),
                 ),
         )
         // Our own property is not one of Delta's keys, which delta-rs refuses by default.

@@ -46,6 +46,16 @@ pub(crate) fn file_stats(batches: &[RecordBatch]) -> String {
     .to_string()
 }
 
+/// The columns of `schema` whose statistics [`file_stats`] writes: numbers and timestamps.
+pub(crate) fn tracked_columns(schema: &arrow::datatypes::Schema) -> Vec<&str> {
+    schema
+        .fields()
+        .iter()
+        .filter(|f| range(f.data_type(), &[]).is_some())
+        .map(|f| f.name().as_str())
+        .collect()
+}
+
 /// Min and max of a column across batches, as Delta writes them; `None` for types not tracked.
 fn range(ty: &DataType, columns: &[&ArrayRef]) -> Option<(Option<Value>, Option<Value>)> {
     fn fold<T: PartialOrd + Copy>(
