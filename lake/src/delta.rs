@@ -37,9 +37,10 @@ const CHECKPOINT_STATS_AS_STRUCT: &str = "delta.checkpoint.writeStatsAsStruct";
 
 /// The columns whose statistics the `add` actions carry (Delta's `delta.dataSkippingStatsColumns`:
 /// numbers and timestamps, see `stats`). Without it every engine expects statistics of the first
-/// 32 columns, free text included: the kernel parses each file's statistics into, and a
-/// checkpoint stores, an empty slot for every text column. With it, one process's `count(*)` over
-/// the 30,000 files of a 15M-review lake took 1.02-1.05 s instead of 1.15 s.
+/// 32 columns, free text included: a checkpoint stores an empty slot for every text column, in
+/// each of its rows, tombstones included. On the compacted 15M-review lake (30 files, 30,022
+/// tombstones) one process's `count(*)` went from 39.6 to 37.1 ms (medians of 80 alternated
+/// runs).
 const STATS_COLUMNS: &str = "delta.dataSkippingStatsColumns";
 
 /// The properties every table is created with; `lake compact` adds those a table made by an
