@@ -504,20 +504,21 @@ mod tests {
     use object_store::{ObjectStoreExt, memory::InMemory, path::Path};
 
     use super::*;
-    use crate::{BatchWriter, ReviewBuilder, SourcePosition, TableVersion, WriteOptions, delta};
+    use crate::{
+        BatchWriter, TableVersion, WriteOptions,
+        batch::{TestRow, test_reviews},
+        delta,
+    };
 
     /// A batch of offsets `first..=last` of partition 0 of topic `t`, written to `lake`.
     async fn written(lake: &Lake, first: i64, last: i64) -> WrittenBatch {
-        let mut b = ReviewBuilder::default();
-        for offset in first..=last {
-            let at = SourcePosition {
-                partition: 0,
+        let rows: Vec<TestRow> = (first..=last)
+            .map(|offset| TestRow {
                 offset,
-                timestamp_ms: None,
-            };
-            b.append(&Default::default(), &at);
-        }
-        let batch = b.finish("t").unwrap();
+                ..Default::default()
+            })
+            .collect();
+        let batch = test_reviews(&rows);
         BatchWriter::new(lake.clone(), WriteOptions::default())
             .write("t", 0, (first, last), &batch, None)
             .await
@@ -589,18 +590,11 @@ mod tests {
             .unwrap();
         let mut committer = Committer::open(&lake, "t").await.unwrap();
         committer.resume(0).await.unwrap();
-        let writer = BatchWriter::new(lake.clone(), WriteOptions::default());
         for i in 0..7 {
-            let mut b = ReviewBuilder::default();
-            let at = SourcePosition {
-                partition: 0,
-                offset: i,
-                timestamp_ms: None,
-            };
-            b.append(&Default::default(), &at);
-            let batch = b.finish("t").unwrap();
-            let written = writer.write("t", 0, (i, i), &batch, None).await.unwrap();
-            committer.commit(vec![written]).await.unwrap();
+            committer
+                .commit(vec![written(&lake, i, i).await])
+                .await
+                .unwrap();
         }
         let checkpoint = Path::from("reviews/_delta_log/00000000000000000005.checkpoint.parquet");
         let listed: Vec<_> = futures::TryStreamExt::try_collect::<Vec<_>>(

@@ -19,7 +19,7 @@ use deltalake::{
 use object_store::{ObjectStore, ObjectStoreExt, path::Path, prefix::PrefixStore};
 use url::Url;
 
-use crate::{Error, FileKey, Lake, Result, Table, column, rejected_schema, reviews_schema};
+use crate::{Error, FileKey, Lake, Result, Table, column, schema::file_schema};
 
 /// Commits between Delta checkpoints (the tables' `delta.checkpointInterval`). Every reader
 /// replays the commits since the last checkpoint; ingest commits every few seconds, and on the
@@ -43,22 +43,6 @@ const CHECKPOINT_STATS_AS_STRUCT: &str = "delta.checkpoint.writeStatsAsStruct";
 /// runs).
 const STATS_COLUMNS: &str = "delta.dataSkippingStatsColumns";
 
-/// The properties every table is created with; `lake compact` adds those a table made by an
-/// older reviewlake lacks (see [`missing_properties`]).
-fn every_table(table: Table) -> [(&'static str, String); 2] {
-    let schema = match table {
-        Table::Reviews => reviews_schema(),
-        Table::Rejected => rejected_schema(),
-    };
-    [
-        (CHECKPOINT_STATS_AS_STRUCT, DECLARED.to_string()),
-        (
-            STATS_COLUMNS,
-            crate::stats::tracked_columns(&schema).join(","),
-        ),
-    ]
-}
-
 /// A table property of `reviews`: every data file of the table is in arrival order and its
 /// footer says so (see `order`). Set when ingest creates the table: ingest and compaction only
 /// write such files. A table made by `lake migrate` from old files, or by a reviewlake older
@@ -72,24 +56,32 @@ const DECLARED: &str = "true";
 
 /// Whether a table's `metadata` declares [`FILES_IN_ARRIVAL_ORDER`].
 pub(crate) fn declares_arrival_order(metadata: &Metadata) -> bool {
-    declares(metadata, FILES_IN_ARRIVAL_ORDER)
-}
-
-fn declares(metadata: &Metadata, key: &str) -> bool {
     metadata
         .configuration()
-        .get(key)
+        .get(FILES_IN_ARRIVAL_ORDER)
         .is_some_and(|v| v == DECLARED)
 }
 
-/// The properties `table` needs set in its `metadata`: those every table of reviewlake's is
-/// created with, where a table made by an older reviewlake lacks them or holds another value,
-/// and for `reviews` [`FILES_IN_ARRIVAL_ORDER`] when not yet declared. Empty when there is
-/// nothing to set.
+/// The properties `table` is created with, and [`FILES_IN_ARRIVAL_ORDER`] when `arrival_order`
+/// (a `reviews` table whose every file is in arrival order).
+fn properties(table: Table, arrival_order: bool) -> Vec<(&'static str, String)> {
+    let stats_columns = crate::stats::tracked_columns(&file_schema(table)).join(",");
+    let mut properties = vec![
+        (CHECKPOINT_STATS_AS_STRUCT, DECLARED.to_string()),
+        (STATS_COLUMNS, stats_columns),
+    ];
+    if arrival_order {
+        properties.push((FILES_IN_ARRIVAL_ORDER, DECLARED.to_string()));
+    }
+    properties
+}
+
+/// The properties `table` needs set in its `metadata`: those it is created with, where a table
+/// made by an older reviewlake lacks them or holds another value, and for `reviews`
+/// [`FILES_IN_ARRIVAL_ORDER`] when not yet declared. Empty when there is nothing to set.
 pub(crate) fn missing_properties(metadata: &Metadata, table: Table) -> HashMap<String, String> {
-    every_table(table)
+    properties(table, table == Table::Reviews)
         .into_iter()
-        .chain((table == Table::Reviews).then(|| (FILES_IN_ARRIVAL_ORDER, DECLARED.to_string())))
         .filter(|(key, value)| metadata.configuration().get(*key) != Some(value))
         .map(|(key, value)| (key.to_string(), value))
         .collect()
@@ -211,13 +203,9 @@ pub(crate) async fn open_or_create(lake: &Lake, table: Table, files: Files) -> R
             Some(CHECKPOINT_INTERVAL),
         )
         .with_configuration(
-            every_table(table)
+            properties(table, table == Table::Reviews && files == Files::Written)
                 .into_iter()
-                .map(|(key, value)| (key, Some(value)))
-                .chain(
-                    (table == Table::Reviews && files == Files::Written)
-                        .then(|| (FILES_IN_ARRIVAL_ORDER, Some(DECLARED.to_string()))),
-                ),
+                .map(|(key, value)| (key, Some(value))),
         )
         // Our own property is not one of Delta's keys, which delta-rs refuses by default.
         .with_raise_if_key_not_exists(false)
@@ -239,11 +227,7 @@ pub(crate) async fn open_or_create(lake: &Lake, table: Table, files: Files) -> R
 
 /// The Delta schema of a table: the columns of its files, then the partition columns.
 pub(crate) fn delta_fields(table: Table) -> Result<Vec<StructField>> {
-    let schema = match table {
-        Table::Reviews => reviews_schema(),
-        Table::Rejected => rejected_schema(),
-    };
-    let mut fields = schema
+    let mut fields = file_schema(table)
         .fields()
         .iter()
         .map(|f| {

@@ -33,7 +33,7 @@ use url::Url;
 
 use crate::{
     Error, Lake, Result, Snapshot, SnapshotStore, SqlFiles, Table, TableVersion, column,
-    rejected_schema, reviews_schema, scan_order::KeepScanOrder,
+    scan_order::KeepScanOrder, schema::file_schema,
 };
 
 /// The URL the lake is registered under inside a session.
@@ -168,10 +168,8 @@ impl Query {
             &LAKE_URL,
             Arc::new(SnapshotStore::new(lake.store().clone(), &snapshot)),
         );
-        for (table, schema) in [
-            (Table::Reviews, reviews_schema()),
-            (Table::Rejected, rejected_schema()),
-        ] {
+        for table in [Table::Reviews, Table::Rejected] {
+            let schema = file_schema(table);
             let url = ListingTableUrl::parse(format!("{}{}/", LAKE_URL.as_str(), table.dir()))?;
             let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
                 .with_file_extension(".parquet")

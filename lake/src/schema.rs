@@ -89,6 +89,14 @@ pub fn rejected_schema() -> SchemaRef {
     REJECTED.clone()
 }
 
+/// Schema of the files of `table`.
+pub(crate) fn file_schema(table: crate::Table) -> SchemaRef {
+    match table {
+        crate::Table::Reviews => reviews_schema(),
+        crate::Table::Rejected => rejected_schema(),
+    }
+}
+
 /// Characters of a review text as `review_length` stores them (Spark's `length()`).
 pub fn text_length(text: &str) -> i32 {
     i32::try_from(text.chars().count()).unwrap_or(i32::MAX)

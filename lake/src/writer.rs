@@ -83,8 +83,7 @@ impl BatchWriter {
     pub fn encode_batches(&self, key: &FileKey, batches: &[RecordBatch]) -> Result<Bytes> {
         let schema = match (batches.first(), key.table) {
             (Some(b), _) => b.schema(),
-            (None, Table::Reviews) => crate::reviews_schema(),
-            (None, Table::Rejected) => crate::rejected_schema(),
+            (None, table) => crate::schema::file_schema(table),
         };
         let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
         let path = key.path()?;
