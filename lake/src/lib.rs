@@ -14,6 +14,7 @@ mod batch;
 mod commit;
 mod compact;
 mod delta;
+mod dense_groups;
 mod durable;
 mod error;
 mod history;

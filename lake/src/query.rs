@@ -33,7 +33,7 @@ use url::Url;
 
 use crate::{
     Error, Lake, Result, Snapshot, SnapshotStore, SqlFiles, Table, TableVersion, column,
-    scan_order::KeepScanOrder, schema::file_schema,
+    dense_groups::DenseGroupBy, scan_order::KeepScanOrder, schema::file_schema,
 };
 
 /// The URL the lake is registered under inside a session.
@@ -162,6 +162,7 @@ impl Query {
             .with_config(config)
             .with_default_features()
             .with_physical_optimizer_rule(Arc::new(KeepScanOrder))
+            .with_physical_optimizer_rule(Arc::new(DenseGroupBy))
             .build();
         let ctx = SessionContext::new_with_state(state);
         ctx.register_object_store(
