@@ -13,6 +13,7 @@
 mod batch;
 mod commit;
 mod compact;
+mod date_trunc;
 mod delta;
 mod dense_groups;
 mod durable;

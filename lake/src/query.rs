@@ -33,7 +33,8 @@ use url::Url;
 
 use crate::{
     Error, Lake, Result, Snapshot, SnapshotStore, SqlFiles, Table, TableVersion, column,
-    dense_groups::DenseGroupBy, scan_order::KeepScanOrder, schema::file_schema,
+    date_trunc::DateTrunc, dense_groups::DenseGroupBy, scan_order::KeepScanOrder,
+    schema::file_schema,
 };
 
 /// The URL the lake is registered under inside a session.
@@ -165,6 +166,7 @@ impl Query {
             .with_physical_optimizer_rule(Arc::new(DenseGroupBy))
             .build();
         let ctx = SessionContext::new_with_state(state);
+        ctx.register_udf(DateTrunc::udf());
         ctx.register_object_store(
             &LAKE_URL,
             Arc::new(SnapshotStore::new(lake.store().clone(), &snapshot)),
