@@ -24,6 +24,7 @@ mod legacy;
 mod location;
 mod log_stats;
 mod metadata;
+mod no_footer_cache;
 mod order;
 mod query;
 mod review;

@@ -18,7 +18,10 @@ use datafusion::{
         listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl},
     },
     error::DataFusionError,
-    execution::{context::SQLOptions, session_state::SessionStateBuilder},
+    execution::{
+        cache::cache_manager::CacheManagerConfig, context::SQLOptions,
+        runtime_env::RuntimeEnvBuilder, session_state::SessionStateBuilder,
+    },
     prelude::{DataFrame, SessionConfig, SessionContext},
     sql::{
         parser::{DFParser, Statement as DFStatement},
@@ -33,8 +36,8 @@ use url::Url;
 
 use crate::{
     Error, Lake, Result, Snapshot, SnapshotStore, SqlFiles, Table, TableVersion, column,
-    date_trunc::DateTrunc, dense_groups::DenseGroupBy, scan_order::KeepScanOrder,
-    schema::file_schema,
+    date_trunc::DateTrunc, dense_groups::DenseGroupBy, no_footer_cache::NoFooterCache,
+    scan_order::KeepScanOrder, schema::file_schema,
 };
 
 /// The URL the lake is registered under inside a session.
@@ -159,8 +162,15 @@ impl Query {
         }
         // The log's statistics are read only by a session that collects statistics.
         let collects_statistics = config.options().execution.collect_statistics;
+        let runtime = RuntimeEnvBuilder::new()
+            .with_cache_manager(
+                CacheManagerConfig::default()
+                    .with_file_metadata_cache(Some(Arc::new(NoFooterCache))),
+            )
+            .build_arc()?;
         let state = SessionStateBuilder::new()
             .with_config(config)
+            .with_runtime_env(runtime)
             .with_default_features()
             .with_physical_optimizer_rule(Arc::new(KeepScanOrder))
             .with_physical_optimizer_rule(Arc::new(DenseGroupBy))
