@@ -171,6 +171,39 @@ pub(crate) fn test_reviews(rows: &[TestRow]) -> RecordBatch {
     b.finish("t").expect("a batch of the reviews schema")
 }
 
+/// A lake at `dir` whose `reviews` table holds one file per entry of `files` (each the rows of
+/// one partition, consecutive offsets), all committed at once for topic `t`.
+#[cfg(test)]
+pub(crate) async fn committed_lake(dir: &std::path::Path, files: &[Vec<TestRow>]) -> crate::Lake {
+    let lake = crate::Lake::open(dir.to_str().expect("a UTF-8 path")).unwrap();
+    let writer = crate::BatchWriter::new(lake.clone(), crate::WriteOptions::default());
+    let mut committer = crate::Committer::open(&lake, "t").await.unwrap();
+    let partitions: std::collections::BTreeSet<i32> =
+        files.iter().flatten().map(|row| row.partition).collect();
+    for partition in partitions {
+        committer.resume(partition).await.unwrap();
+    }
+    let mut written = Vec::new();
+    for rows in files {
+        let (first, last) = (&rows[0], &rows[rows.len() - 1]);
+        let batch = test_reviews(rows);
+        written.push(
+            writer
+                .write(
+                    "t",
+                    first.partition,
+                    (first.offset, last.offset),
+                    &batch,
+                    None,
+                )
+                .await
+                .unwrap(),
+        );
+    }
+    committer.commit(written).await.unwrap();
+    lake
+}
+
 /// One review of [`test_reviews`]: where it sits in the stream, and its rating.
 #[cfg(test)]
 #[derive(Debug, Clone, Copy, Default)]

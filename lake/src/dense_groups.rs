@@ -399,13 +399,15 @@ impl DenseGroups {
         {
             return Placed::Outside;
         }
-        let has_nulls = keys.null_count() > 0;
-        if has_nulls && self.null_group.is_none() {
-            self.null_group = Some(self.keys.len());
-            self.keys.push(None);
-        }
+        // The null key's group, made the first time a batch has nulls.
+        let null_group = (keys.null_count() > 0).then(|| {
+            *self.null_group.get_or_insert_with(|| {
+                self.keys.push(None);
+                self.keys.len() - 1
+            })
+        });
         let (base, slots, groups) = (self.base, &mut self.slots, &mut self.keys);
-        if !has_nulls {
+        if null_group.is_none() {
             // Once every key of the batch has its group (almost every batch), a plain lookup.
             let table: &[u32] = slots;
             let mut unseen = false;
@@ -429,8 +431,8 @@ impl DenseGroups {
             }
             *slot as usize
         };
-        match (keys.nulls(), self.null_group) {
-            (Some(nulls), Some(null_group)) if has_nulls => {
+        match (keys.nulls(), null_group) {
+            (Some(nulls), Some(null_group)) => {
                 self.indices
                     .extend(keys.values().iter().zip(nulls.iter()).map(|(&v, valid)| {
                         if valid {
@@ -528,8 +530,8 @@ mod tests {
 
     use super::DenseGroupsExec;
     use crate::{
-        BatchWriter, Committer, Lake, Query, SqlFiles, Workload, WriteOptions,
-        batch::{TestRow, test_reviews},
+        Query, SqlFiles, Workload,
+        batch::{TestRow, committed_lake},
     };
 
     /// A table of two partitions whose batches take every path of [`DenseGroupsExec`]: keys
@@ -575,6 +577,11 @@ mod tests {
         MemTable::try_new(schema, partitions).unwrap()
     }
 
+    async fn physical_plan(ctx: &SessionContext, sql: &str) -> Arc<dyn ExecutionPlan> {
+        let frame = ctx.sql(sql).await.unwrap();
+        frame.create_physical_plan().await.unwrap()
+    }
+
     /// The same aggregation with DataFusion's partial aggregation and with [`DenseGroupsExec`]
     /// in its place gives the same rows.
     #[tokio::test]
@@ -584,13 +591,7 @@ mod tests {
         ctx.register_table("t", Arc::new(awkward_table())).unwrap();
         let sql = "SELECT k, count(*) AS n, count(v) AS nv, sum(v) AS s, min(v) AS lo, \
                    max(v) AS hi, avg(v) AS mean FROM t GROUP BY k ORDER BY k";
-        let plan = ctx
-            .sql(sql)
-            .await
-            .unwrap()
-            .create_physical_plan()
-            .await
-            .unwrap();
+        let plan = physical_plan(&ctx, sql).await;
         let hashed = collect(plan.clone(), ctx.task_ctx()).await.unwrap();
         let mut replaced = 0;
         let dense = Arc::clone(&plan)
@@ -630,46 +631,30 @@ mod tests {
     #[tokio::test]
     async fn a_lake_groups_its_ratings_by_value_and_counts_them() {
         let dir = tempfile::tempdir().unwrap();
-        let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
-        let writer = BatchWriter::new(lake.clone(), WriteOptions::default());
-        let mut committer = Committer::open(&lake, "t").await.unwrap();
+        let files: Vec<Vec<TestRow>> = (0..3)
+            .map(|partition| {
+                (0..40)
+                    .map(|offset| TestRow {
+                        partition,
+                        offset,
+                        rating: 1 + ((offset * 7 + i64::from(partition)) % 5) as i32,
+                        ..Default::default()
+                    })
+                    .collect()
+            })
+            .collect();
         let mut expected = BTreeMap::new();
-        let mut written = Vec::new();
-        for partition in 0..3 {
-            committer.resume(partition).await.unwrap();
-            let rows: Vec<TestRow> = (0..40)
-                .map(|offset| TestRow {
-                    partition,
-                    offset,
-                    rating: 1 + ((offset * 7 + i64::from(partition)) % 5) as i32,
-                    ..Default::default()
-                })
-                .collect();
-            for row in &rows {
-                *expected.entry(row.rating).or_insert(0_i64) += 1;
-            }
-            let batch = test_reviews(&rows);
-            written.push(
-                writer
-                    .write("t", partition, (0, 39), &batch, None)
-                    .await
-                    .unwrap(),
-            );
+        for row in files.iter().flatten() {
+            *expected.entry(row.rating).or_insert(0_i64) += 1;
         }
-        committer.commit(written).await.unwrap();
+        let lake = committed_lake(dir.path(), &files).await;
         let query = Query::open(&lake, &SqlFiles::default(), Workload::AdHoc)
             .await
             .unwrap();
         let run = |sql: &'static str| {
             let ctx = query.context().clone();
             async move {
-                let plan = ctx
-                    .sql(sql)
-                    .await
-                    .unwrap()
-                    .create_physical_plan()
-                    .await
-                    .unwrap();
+                let plan = physical_plan(&ctx, sql).await;
                 let shown = displayable(plan.as_ref()).indent(false).to_string();
                 (collect(plan, ctx.task_ctx()).await.unwrap(), shown)
             }

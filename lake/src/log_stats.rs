@@ -85,8 +85,8 @@ mod tests {
     use datafusion::physical_plan::{ExecutionPlan, displayable};
 
     use crate::{
-        BatchWriter, Committer, Lake, Query, SqlFiles, Table, Workload, WriteOptions,
-        batch::{TestRow, test_reviews},
+        Lake, Query, SqlFiles, Table, Workload,
+        batch::{TestRow, committed_lake},
     };
 
     /// Three Kafka partitions whose files overlap in time, in 2, 2 and 32 files of two reviews
@@ -94,34 +94,25 @@ mod tests {
     /// interleaved files of partitions 0 and 1); review `n` of the stream (by timestamp) has
     /// rating `n`.
     async fn interleaved_lake(dir: &std::path::Path) -> Lake {
-        let lake = Lake::open(dir.to_str().unwrap()).unwrap();
-        let writer = BatchWriter::new(lake.clone(), WriteOptions::default());
-        let mut committer = Committer::open(&lake, "t").await.unwrap();
-        let mut written = Vec::new();
+        let mut files = Vec::new();
         for partition in 0..3 {
-            committer.resume(partition).await.unwrap();
             for file in 0..[2i64, 2, 32][partition as usize] {
-                let rows = [file * 2, file * 2 + 1].map(|offset| {
-                    let n = offset * 3 + i64::from(partition);
-                    TestRow {
-                        partition,
-                        offset,
-                        timestamp_ms: Some(1_000 + n),
-                        rating: n as i32,
-                    }
-                });
-                let batch = test_reviews(&rows);
-                let range = (file * 2, file * 2 + 1);
-                written.push(
-                    writer
-                        .write("t", partition, range, &batch, None)
-                        .await
-                        .unwrap(),
+                files.push(
+                    [file * 2, file * 2 + 1]
+                        .map(|offset| {
+                            let n = offset * 3 + i64::from(partition);
+                            TestRow {
+                                partition,
+                                offset,
+                                timestamp_ms: Some(1_000 + n),
+                                rating: n as i32,
+                            }
+                        })
+                        .to_vec(),
                 );
             }
         }
-        committer.commit(written).await.unwrap();
-        lake
+        committed_lake(dir, &files).await
     }
 
     /// Overwrites every data file with zeros of the same size: reading a footer then fails.

@@ -61,8 +61,8 @@ mod tests {
     };
 
     use crate::{
-        BatchWriter, Committer, Lake, Query, Review, ReviewBuilder, SourcePosition, SqlFiles,
-        Workload, WriteOptions,
+        Query, SqlFiles, Workload,
+        batch::{TestRow, committed_lake},
     };
 
     /// The ordered scans under a cohort's `ORDER BY ... LIMIT ... OFFSET` merge stay
@@ -70,30 +70,19 @@ mod tests {
     #[tokio::test]
     async fn a_cohort_plan_keeps_its_ordered_scans_in_order() {
         let dir = tempfile::tempdir().unwrap();
-        let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
-        let writer = BatchWriter::new(lake.clone(), WriteOptions::default());
-        let mut committer = Committer::open(&lake, "t").await.unwrap();
-        let mut written = Vec::new();
-        for partition in 0..2 {
-            committer.resume(partition).await.unwrap();
-            let mut b = ReviewBuilder::default();
-            for offset in 0..4 {
-                let at = SourcePosition {
-                    partition,
-                    offset,
-                    timestamp_ms: Some(1_000 * offset + i64::from(partition)),
-                };
-                b.append(&Review::default(), &at);
-            }
-            let batch = b.finish("t").unwrap();
-            written.push(
-                writer
-                    .write("t", partition, (0, 3), &batch, None)
-                    .await
-                    .unwrap(),
-            );
-        }
-        committer.commit(written).await.unwrap();
+        let files: Vec<Vec<TestRow>> = (0..2)
+            .map(|partition| {
+                (0..4)
+                    .map(|offset| TestRow {
+                        partition,
+                        offset,
+                        timestamp_ms: Some(1_000 * offset + i64::from(partition)),
+                        ..Default::default()
+                    })
+                    .collect()
+            })
+            .collect();
+        let lake = committed_lake(dir.path(), &files).await;
         let query = Query::open(&lake, &SqlFiles::default(), Workload::Cohorts)
             .await
             .unwrap();
