@@ -24,6 +24,7 @@ mkdir -p "$OUT"
 scripts/services.sh up
 . "${REVIEWLAKE_SERVICES_DIR:-$ROOT/.services}/env"
 python3 -c "import duckdb" 2>/dev/null || pip install -q duckdb
+python3 -c "import duckdb_cli" 2>/dev/null || pip install -q duckdb-cli  # the per-process peer
 cargo build --release --workspace --bins --examples  # the build every bench script shares (same features, no rebuild)
 BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/reviewlake"
 
@@ -121,14 +122,14 @@ for rows in sizes:
     stats = json.load(open(f"{out}/{rows}/stats.json"))["total"]
     assert stats["rows"] == int(rows), f"the {rows}-review lake holds {stats['rows']} rows"
     runs[rows] = (sql, train)
-print("\n| query | files | rows | reviewlake s (process) | DuckDB s | DuckDB / reviewlake | reviewlake s (running process) | DuckDB / reviewlake |")
-print("|---|---|---:|---:|---:|---:|---:|---:|")
+print("\n| query | files | rows | reviewlake s (process) | DuckDB CLI s (process) | DuckDB CLI / reviewlake | reviewlake s (running) | DuckDB s (running, Python) | DuckDB / reviewlake (running) |")
+print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
 for rows, (sql, _) in runs.items():
     for q in sql["queries"]:
         files = sql["files_before"] if q["phase"] == "before" else sql["files_after"]
         warm = q.get("reviewlake_in_process")
-        warm_cells = f"{warm:.3f} | {q['duckdb'] / warm:.2f}x" if warm else "- | -"
-        print(f"| {q['query']} | {files} ({q['phase']} compaction) | {int(rows):,} | {q['reviewlake']:.3f} | {q['duckdb']:.3f} | {q['duckdb'] / q['reviewlake']:.2f}x | {warm_cells} |")
+        warm_cells = f"{warm:.3f} | {q['duckdb']:.3f} | {q['duckdb'] / warm:.2f}x" if warm else f"- | {q['duckdb']:.3f} | -"
+        print(f"| {q['query']} | {files} ({q['phase']} compaction) | {int(rows):,} | {q['reviewlake']:.3f} | {q['duckdb_cli']:.3f} | {q['duckdb_cli'] / q['reviewlake']:.2f}x | {warm_cells} |")
 if len(sizes) > 1:
     small, large = sizes[0], sizes[-1]
     scale = int(large) / int(small)

@@ -1,19 +1,40 @@
-"""SQL benchmark driver (bench/sql.sh, bench/scale.sh): reviewlake (DataFusion, one process per
-query, and the same SQL at one running `reviewlake sql` prompt, the latest snapshot (the commits
-since the previous statement read) and a fresh session per statement) against DuckDB (in-process, fresh connection per query) on the same snapshot's Parquet
-files (the list `reviewlake lake files` prints: DuckDB's delta extension cannot be downloaded
-here), before and after `reviewlake lake compact`. Best of REPEAT runs each. Both engines run the
-shipped cohort files' query (the stored `review_length` column as the length feature); DuckDB
-also runs the earlier window form, and its better time of the two is the one compared.
+"""SQL benchmark driver (bench/sql.sh, bench/scale.sh): reviewlake against DuckDB on the same
+snapshot's Parquet files (the list `reviewlake lake files` prints: DuckDB's delta extension cannot
+be downloaded here), before and after `reviewlake lake compact`, like for like twice over:
+- one process per query: `reviewlake sql` (or `cohorts`) against the DuckDB CLI (`duckdb-cli` from
+  PyPI), each reading the statement and the lake afresh;
+- a running process: the same SQL at one `reviewlake sql` prompt (each statement reads the commits
+  since the previous one and plans in a fresh session, timed by the prompt's `--timing`) against
+  DuckDB in this Python process (a fresh connection per query).
+Best of REPEAT runs each. Both engines run the shipped cohort files' query (the stored
+`review_length` column as the length feature); DuckDB also runs the earlier window form, and its
+better time of the two is the one compared.
+
+A process's start-up depends on how its executable sits in the page cache: the same reviewlake
+binary ran a one-shot count in 23.0 ms where the linker had just written it and in 20.2 ms as a
+fresh copy (BENCHMARKS.md, "Start-up and the page cache"). So both executables are first copied
+into a fresh folder, as an install would, and run from there.
 
 Arguments: BINARY LAKE REPEAT COHORT_ROWS [RESULTS_JSON]; with RESULTS_JSON, every figure is also
-written there."""
-import json, os, subprocess, sys, time
+written there. DUCKDB_CLI: the CLI executable (default: the one `duckdb-cli` installs)."""
+import json, os, shutil, subprocess, sys, tempfile, time
 
 import duckdb
 
 binary, lake, repeat, cohort_rows = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 results_path = sys.argv[5] if len(sys.argv) > 5 else None
+
+def duckdb_cli_path():
+    if os.environ.get("DUCKDB_CLI"):
+        return os.environ["DUCKDB_CLI"]
+    import duckdb_cli  # the `duckdb-cli` wheel: its `duckdb` script starts Python first, the binary does not
+    return os.path.join(os.path.dirname(duckdb_cli.__file__), "duckdb")
+
+installed = tempfile.mkdtemp(prefix="sql-bench-bin-")
+binary = shutil.copy2(binary, os.path.join(installed, "reviewlake"))
+duckdb_cli = shutil.copy2(duckdb_cli_path(), os.path.join(installed, "duckdb"))
+DUCKDB_VERSIONS = f"DuckDB {duckdb.__version__} in Python, CLI " + subprocess.run(
+    [duckdb_cli, "--version"], check=True, capture_output=True, text=True).stdout.strip()
 
 def snapshot_files():
     out = subprocess.run([binary, "lake", "files", "--lake", lake], check=True,
@@ -103,8 +124,27 @@ def run_duckdb(statements):
         con.execute(s).fetchall()
     con.close()
 
+def run_duckdb_cli(statements):
+    """One DuckDB CLI process per query, the statements on stdin (a 30,000-file list is too long
+    for one argument)."""
+    script = "SET threads TO 2;\n" + "".join(st.strip() + ";\n" for st in statements)
+    subprocess.run([duckdb_cli, "-init", "/dev/null", "-bail"], input=script, check=True,
+                   stdout=subprocess.DEVNULL, text=True)
+
 def files():
     return len(glob.files)
+
+def table(rows):
+    """The Markdown table of `rows` (measure's entries)."""
+    lines = ["| query | phase | reviewlake s (process) | DuckDB CLI s (process) | DuckDB CLI / reviewlake "
+             "| reviewlake s (running) | DuckDB s (running, Python) | DuckDB / reviewlake (running) |",
+             "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        warm = r["reviewlake_in_process"]
+        warm_cells = f"{warm:.3f} | {r['duckdb']:.3f} | {r['duckdb'] / warm:.2f}x" if warm else f"- | {r['duckdb']:.3f} | -"
+        lines.append(f"| {r['query']} | {r['phase']} compaction | {r['reviewlake']:.3f} | {r['duckdb_cli']:.3f} "
+                     f"| {r['duckdb_cli'] / r['reviewlake']:.2f}x | {warm_cells} |")
+    return "\n".join(lines)
 
 def measure(label):
     out = []
@@ -113,19 +153,25 @@ def measure(label):
         forms = dd if isinstance(dd, dict) else {"": dd}
         by_form = {form: best(lambda: run_duckdb(statements)) for form, statements in forms.items()}
         d = min(by_form.values())
+        cli_by_form = {form: best(lambda: run_duckdb_cli(statements)) for form, statements in forms.items()}
+        cli = min(cli_by_form.values())
         if len(by_form) > 1:
-            print("  " + "; ".join(f"duckdb {form}: {t:.3f} s" for form, t in by_form.items()), flush=True)
+            print("  " + "; ".join(f"duckdb {form}: {t:.3f} s (CLI {cli_by_form[form]:.3f} s)"
+                                   for form, t in by_form.items()), flush=True)
         # The same SQL in a running reviewlake process (the cohorts run as their own command).
         warm = reviewlake_in_process(rl[-1]) if rl[0] == "sql" else None
-        out.append({"phase": label, "query": name, "reviewlake": r, "duckdb": d, "reviewlake_in_process": warm})
-        line = f"  {label:<8} {name:<22} reviewlake {r:7.3f} s   duckdb {d:7.3f} s   duckdb/reviewlake {d / r:5.2f}x"
+        out.append({"phase": label, "query": name, "reviewlake": r, "duckdb_cli": cli, "duckdb": d,
+                    "reviewlake_in_process": warm})
+        line = f"  {label:<8} {name:<22} process: reviewlake {r:7.3f} s, duckdb CLI {cli:7.3f} s ({cli / r:5.2f}x)"
         if warm is not None:
-            line += f"   in a running process {warm:7.3f} s ({d / warm:5.2f}x)"
+            line += f"   running: reviewlake {warm:7.3f} s, duckdb {d:7.3f} s ({d / warm:5.2f}x)"
+        else:
+            line += f"   duckdb in Python {d:7.3f} s"
         print(line, flush=True)
     return out
 
 files_before = files()
-print(f"lake: {lake} ({files_before} files)", flush=True)
+print(f"lake: {lake} ({files_before} files); {DUCKDB_VERSIONS}", flush=True)
 before = measure("before")
 t = time.perf_counter()
 subprocess.run([binary, "lake", "compact", "--lake", lake], check=True)
@@ -134,13 +180,7 @@ glob.refresh()
 print(f"compaction: {compact_s:.2f} s, now {files()} files", flush=True)
 after = measure("after")
 print()
-print("| query | files | reviewlake s (process) | DuckDB s | DuckDB / reviewlake | reviewlake s (running process) | DuckDB / reviewlake |")
-print("|---|---:|---:|---:|---:|---:|---:|")
-for rows, nfiles in ((before, "before"), (after, "after")):
-    for r in rows:
-        warm = r["reviewlake_in_process"]
-        warm_cells = f"{warm:.3f} | {r['duckdb'] / warm:.2f}x" if warm else "- | -"
-        print(f"| {r['query']} | {nfiles} compaction | {r['reviewlake']:.3f} | {r['duckdb']:.3f} | {r['duckdb'] / r['reviewlake']:.2f}x | {warm_cells} |")
+print(table(before + after))
 print()
 print("| query | reviewlake before / after compaction |")
 print("|---|---:|")
@@ -149,5 +189,6 @@ for b, a in zip(before, after):
 print(f"\ncompaction took {compact_s:.2f} s")
 if results_path:
     with open(results_path, "w") as f:
-        json.dump({"queries": before + after, "compaction_s": compact_s,
+        json.dump({"queries": before + after, "compaction_s": compact_s, "duckdb": DUCKDB_VERSIONS,
                    "files_before": files_before, "files_after": files()}, f, indent=1)
+shutil.rmtree(installed)
