@@ -114,6 +114,8 @@ done
 
 python3 - "$OUT" $SIZES <<'PY'
 import json, sys
+sys.path.insert(0, "bench")
+from sql_table import ALIGN, HEADER, cells
 out, sizes = sys.argv[1], sys.argv[2:]
 runs = {}
 for rows in sizes:
@@ -122,14 +124,12 @@ for rows in sizes:
     stats = json.load(open(f"{out}/{rows}/stats.json"))["total"]
     assert stats["rows"] == int(rows), f"the {rows}-review lake holds {stats['rows']} rows"
     runs[rows] = (sql, train)
-print("\n| query | files | rows | reviewlake s (process) | DuckDB CLI s (process) | DuckDB CLI / reviewlake | reviewlake s (running) | DuckDB s (running, Python) | DuckDB / reviewlake (running) |")
-print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+print(f"\n| query | files | rows | {HEADER} |")
+print(f"|---|---|---:|{ALIGN}|")
 for rows, (sql, _) in runs.items():
     for q in sql["queries"]:
         files = sql["files_before"] if q["phase"] == "before" else sql["files_after"]
-        warm = q.get("reviewlake_in_process")
-        warm_cells = f"{warm:.3f} | {q['duckdb']:.3f} | {q['duckdb'] / warm:.2f}x" if warm else f"- | {q['duckdb']:.3f} | -"
-        print(f"| {q['query']} | {files} ({q['phase']} compaction) | {int(rows):,} | {q['reviewlake']:.3f} | {q['duckdb_cli']:.3f} | {q['duckdb_cli'] / q['reviewlake']:.2f}x | {warm_cells} |")
+        print(f"| {q['query']} | {files} ({q['phase']} compaction) | {int(rows):,} | {cells(q)} |")
 if len(sizes) > 1:
     small, large = sizes[0], sizes[-1]
     scale = int(large) / int(small)

@@ -21,6 +21,8 @@ import json, os, shutil, subprocess, sys, tempfile, time
 
 import duckdb
 
+from sql_table import ALIGN, HEADER, cells
+
 binary, lake, repeat, cohort_rows = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 results_path = sys.argv[5] if len(sys.argv) > 5 else None
 
@@ -136,14 +138,8 @@ def files():
 
 def table(rows):
     """The Markdown table of `rows` (measure's entries)."""
-    lines = ["| query | phase | reviewlake s (process) | DuckDB CLI s (process) | DuckDB CLI / reviewlake "
-             "| reviewlake s (running) | DuckDB s (running, Python) | DuckDB / reviewlake (running) |",
-             "|---|---|---:|---:|---:|---:|---:|---:|"]
-    for r in rows:
-        warm = r["reviewlake_in_process"]
-        warm_cells = f"{warm:.3f} | {r['duckdb']:.3f} | {r['duckdb'] / warm:.2f}x" if warm else f"- | {r['duckdb']:.3f} | -"
-        lines.append(f"| {r['query']} | {r['phase']} compaction | {r['reviewlake']:.3f} | {r['duckdb_cli']:.3f} "
-                     f"| {r['duckdb_cli'] / r['reviewlake']:.2f}x | {warm_cells} |")
+    lines = [f"| query | phase | {HEADER} |", f"|---|---|{ALIGN}|"]
+    lines += [f"| {r['query']} | {r['phase']} compaction | {cells(r)} |" for r in rows]
     return "\n".join(lines)
 
 def measure(label):

@@ -1,0 +1,13 @@
+"""The figures of one query in the SQL benchmark's tables (bench/sql_bench.py, bench/scale.sh):
+the two like-for-like pairs, one process per query and a running process, each with its ratio
+DuckDB / reviewlake (above 1: reviewlake is faster)."""
+
+HEADER = ("reviewlake s (process) | DuckDB CLI s (process) | DuckDB CLI / reviewlake "
+          "| reviewlake s (running) | DuckDB s (running, Python) | DuckDB / reviewlake (running)")
+ALIGN = "---:|---:|---:|---:|---:|---:"
+
+def cells(q):
+    """The six figures of `q`, one query's entry in sql_bench's results, `|`-separated."""
+    warm = q["reviewlake_in_process"]
+    running = f"{warm:.3f} | {q['duckdb']:.3f} | {q['duckdb'] / warm:.2f}x" if warm else f"- | {q['duckdb']:.3f} | -"
+    return f"{q['reviewlake']:.3f} | {q['duckdb_cli']:.3f} | {q['duckdb_cli'] / q['reviewlake']:.2f}x | {running}"
