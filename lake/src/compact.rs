@@ -24,7 +24,7 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use crate::{
     BatchWriter, Error, FileInfo, FileKey, Lake, Result, Table, TableVersion, WriteOptions,
     commit::{is_conflict, operation_metrics},
-    delta::{committed_key, compact_app_id, missing_properties, open, with_properties},
+    delta::{committed_file, compact_app_id, missing_properties, open, with_properties},
     read_file_info,
 };
 
@@ -151,7 +151,7 @@ pub async fn compact(
             let mut removes: HashMap<FileKey, Remove> = HashMap::new();
             let mut partitions: BTreeMap<(String, i32), Vec<(FileKey, u64)>> = BTreeMap::new();
             for f in state.log_data().iter() {
-                let key = committed_key(table, &f.path())?;
+                let (key, _) = committed_file(table, &f.path())?;
                 partitions
                     .entry((key.topic.clone(), key.partition))
                     .or_default()

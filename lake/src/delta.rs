@@ -261,8 +261,9 @@ pub(crate) fn delta_fields(table: Table) -> Result<Vec<StructField>> {
     Ok(fields)
 }
 
-/// The key of a file a commit of `table` added, from its path relative to the table.
-pub(crate) fn committed_key(table: Table, path: &str) -> Result<FileKey> {
+/// The key and object path of a file a commit of `table` added, from its path relative to the
+/// table.
+pub(crate) fn committed_file(table: Table, path: &str) -> Result<(FileKey, Path)> {
     FileKey::parse_in(table, path).ok_or_else(|| Error::Corrupt {
         key: format!("{}/{path}", table.dir()),
         reason: "a committed file whose name is not in reviewlake's layout".into(),

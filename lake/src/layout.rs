@@ -116,9 +116,11 @@ impl FileKey {
         }
     }
 
-    /// Parses a path relative to `table`'s folder (a Delta `add` path).
-    pub fn parse_in(table: Table, path: &str) -> Option<FileKey> {
-        FileKey::parse(&Path::from(format!("{}/{path}", table.dir())))
+    /// Parses a path relative to `table`'s folder (a Delta `add` path); with the key, the
+    /// file's object path (what [`FileKey::path`] would build again).
+    pub fn parse_in(table: Table, path: &str) -> Option<(FileKey, Path)> {
+        let location = Path::from(format!("{}/{path}", table.dir()));
+        Some((FileKey::parse(&location)?, location))
     }
 
     /// True when this file's range lies within `other`'s (same table and partition).
@@ -210,7 +212,7 @@ mod tests {
         assert_eq!(FileKey::parse(&a.path().unwrap()), Some(a.clone()));
         assert_eq!(
             FileKey::parse_in(Table::Reviews, &a.table_path().unwrap()),
-            Some(a)
+            Some((a.clone(), a.path().unwrap()))
         );
     }
 

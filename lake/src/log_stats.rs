@@ -7,12 +7,16 @@
 //! files are pruned by their value ranges, and a cohort's scan learns that the files are in
 //! arrival order (the table's declaration, see `delta::FILES_IN_ARRIVAL_ORDER`) and merges them.
 
-use std::sync::Arc;
+use std::{collections::HashMap, sync::Arc, time::Duration};
 
-use arrow::{compute::SortOptions, datatypes::Schema};
+use arrow::{
+    compute::SortOptions,
+    datatypes::{Schema, SchemaRef},
+};
 use datafusion::{
+    common::TableReference,
     execution::cache::{
-        Cache, SchemaFingerprint, TableScopedPath,
+        Cache, CacheEntryInfo, CacheValue, SchemaFingerprint, TableScopedPath,
         cache_manager::{CachedFileMetadata, FileStatisticsCache},
         default_cache::DefaultCache,
     },
@@ -21,27 +25,42 @@ use datafusion::{
 
 use crate::{ARRIVAL_ORDER, Snapshot, Table, stats::file_statistics};
 
-/// The file statistics cache of `table` for a listing table over `schema` (its file columns),
-/// holding every file of `snapshot` whose `add` action has statistics; a file without them is
-/// left to DataFusion, which reads its footer. `None` when the log cannot stand in for the
-/// footers: a `reviews` table that does not declare its files' order.
+/// The file statistics of one table of a snapshot that the log gives, by file.
+pub(crate) type LogEntries = HashMap<TableScopedPath, CachedFileMetadata>;
+
+/// The file statistics cache of `table` for a listing table over `schema` (its file columns):
+/// every file of `snapshot` whose `add` action has statistics, read from the log on the first
+/// lookup, so that a statement that never scans the table never reads them. A file without
+/// them is left to DataFusion, which reads its footer and keeps what it read here. `None` when
+/// the log cannot stand in for the footers: a `reviews` table that does not declare its files'
+/// order.
 pub(crate) fn statistics_cache(
     snapshot: &Snapshot,
     table: Table,
-    schema: &Schema,
+    schema: SchemaRef,
 ) -> Option<Arc<FileStatisticsCache>> {
+    if table == Table::Reviews && !snapshot.reviews_in_arrival_order() {
+        return None;
+    }
+    Some(Arc::new(LogStatistics {
+        snapshot: snapshot.clone(),
+        table,
+        schema,
+        read: DefaultCache::new(usize::MAX).with_name("reviewlake-footer-statistics"),
+    }))
+}
+
+/// The statistics of every file of `table` in `snapshot` whose `add` action has them, as
+/// DataFusion's listing would read them from the footers. Made once per snapshot
+/// (`Snapshot::log_entries`).
+pub(crate) fn log_entries(snapshot: &Snapshot, table: Table, schema: &Schema) -> LogEntries {
     let ordering = match table {
-        Table::Reviews if !snapshot.reviews_in_arrival_order() => return None,
         Table::Reviews => arrival_ordering(schema),
         Table::Rejected => None,
     };
     let fingerprint = Arc::new(SchemaFingerprint::from_schema(schema));
-    let cache = DefaultCache::<TableScopedPath, CachedFileMetadata>::new(usize::MAX)
-        .with_name("reviewlake-delta-log-statistics");
+    let mut entries = HashMap::new();
     for file in snapshot.files(table) {
-        let Some(meta) = file.object_meta() else {
-            continue;
-        };
         let Some(statistics) = file
             .stats
             .as_deref()
@@ -51,17 +70,99 @@ pub(crate) fn statistics_cache(
         };
         let key = TableScopedPath {
             table: None,
-            path: meta.location.clone(),
+            path: file.location.clone(),
         };
         let entry = CachedFileMetadata::new(
-            meta,
+            file.object_meta(),
             Arc::clone(&fingerprint),
             Arc::new(statistics),
             ordering.clone(),
         );
-        cache.put(&key, entry);
+        entries.insert(key, entry);
     }
-    Some(Arc::new(cache))
+    entries
+}
+
+/// A listing table's file statistics cache: the log's, then what DataFusion read from footers.
+struct LogStatistics {
+    snapshot: Snapshot,
+    table: Table,
+    schema: SchemaRef,
+    /// Statistics DataFusion read from the footers of files whose `add` has none.
+    read: DefaultCache<TableScopedPath, CachedFileMetadata>,
+}
+
+impl LogStatistics {
+    fn log(&self) -> &LogEntries {
+        self.snapshot.log_entries(self.table, &self.schema)
+    }
+}
+
+impl Cache<TableScopedPath, CachedFileMetadata> for LogStatistics {
+    fn get(&self, key: &TableScopedPath) -> Option<CachedFileMetadata> {
+        self.log().get(key).cloned().or_else(|| self.read.get(key))
+    }
+
+    fn put(&self, key: &TableScopedPath, value: CachedFileMetadata) -> Option<CachedFileMetadata> {
+        self.read.put(key, value)
+    }
+
+    /// Removes what was read from a footer; the log's entries stay, as the snapshot does.
+    fn remove(&self, key: &TableScopedPath) -> Option<CachedFileMetadata> {
+        self.read.remove(key)
+    }
+
+    fn contains_key(&self, key: &TableScopedPath) -> bool {
+        self.log().contains_key(key) || self.read.contains_key(key)
+    }
+
+    fn len(&self) -> usize {
+        self.log().len() + self.read.len()
+    }
+
+    fn clear(&self) {
+        self.read.clear()
+    }
+
+    fn name(&self) -> String {
+        "reviewlake-delta-log-statistics".into()
+    }
+
+    fn cache_limit(&self) -> usize {
+        self.read.cache_limit()
+    }
+
+    fn update_cache_limit(&self, limit: usize) {
+        self.read.update_cache_limit(limit)
+    }
+
+    fn cache_ttl(&self) -> Option<Duration> {
+        self.read.cache_ttl()
+    }
+
+    fn update_cache_ttl(&self, ttl: Option<Duration>) {
+        self.read.update_cache_ttl(ttl)
+    }
+
+    fn drop_table_entries(&self, table: &TableReference) -> datafusion::common::Result<()> {
+        self.read.drop_table_entries(table)
+    }
+
+    fn list_entries(
+        &self,
+    ) -> datafusion::common::HashMap<TableScopedPath, CacheEntryInfo<CachedFileMetadata>> {
+        let mut entries = self.read.list_entries();
+        for (key, value) in self.log() {
+            let info = CacheEntryInfo {
+                size_bytes: value.size(),
+                value: value.clone(),
+                hits: 0,
+                expires: None,
+            };
+            entries.insert(key.clone(), info);
+        }
+        entries
+    }
 }
 
 /// Arrival order over the columns of `schema`, as DataFusion reads it from a footer's
@@ -165,6 +266,22 @@ mod tests {
         let n = batches[0].column(0).as_any();
         let n = n.downcast_ref::<arrow::array::Int64Array>().unwrap();
         assert_eq!(n.value(0), 72);
+    }
+
+    /// A statement reads the log's statistics of the tables it scans only (on a lake of small
+    /// files, `rejected` has as many files as `reviews`), and once per snapshot.
+    #[tokio::test]
+    async fn statistics_are_read_for_the_tables_a_statement_scans() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = interleaved_lake(dir.path()).await;
+        let query = Query::open(&lake, &SqlFiles::default(), Workload::AdHoc)
+            .await
+            .unwrap();
+        let snapshot = query.snapshot();
+        assert!(!snapshot.has_log_entries(Table::Reviews));
+        query.run("SELECT count(*) FROM reviews").await.unwrap();
+        assert!(snapshot.has_log_entries(Table::Reviews));
+        assert!(!snapshot.has_log_entries(Table::Rejected));
     }
 
     /// A cohort over partitions whose files overlap in time merges them in arrival order, with

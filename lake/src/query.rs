@@ -36,8 +36,8 @@ use url::Url;
 
 use crate::{
     Error, Lake, Result, Snapshot, SnapshotStore, SqlFiles, Table, TableVersion, column,
-    date_trunc::DateTrunc, dense_groups::DenseGroupBy, no_footer_cache::NoFooterCache,
-    scan_order::KeepScanOrder, schema::file_schema,
+    date_trunc::DateTrunc, dense_groups::DenseGroupBy, log_stats::statistics_cache,
+    no_footer_cache::NoFooterCache, scan_order::KeepScanOrder, schema::file_schema,
 };
 
 /// The URL the lake is registered under inside a session.
@@ -191,7 +191,7 @@ impl Query {
                     (column::PART_PARTITION.to_string(), DataType::Int32),
                 ]);
             let statistics = collects_statistics
-                .then(|| snapshot.statistics(table, &schema))
+                .then(|| statistics_cache(&snapshot, table, Arc::clone(&schema)))
                 .flatten();
             let config = ListingTableConfig::new(url)
                 .with_listing_options(options)

@@ -7,20 +7,21 @@ use std::{
 
 use arrow::datatypes::Schema;
 use chrono::{DateTime, Utc};
-use datafusion::execution::cache::cache_manager::FileStatisticsCache;
 use deltalake::DeltaTable;
 
 use crate::{
     Error, FileKey, Lake, Result, Table, TableVersion, TakenIn,
     commit::taken_in,
-    delta::{committed_key, declares_arrival_order, open},
-    log_stats::statistics_cache,
+    delta::{committed_file, declares_arrival_order, open},
+    log_stats::{LogEntries, log_entries},
 };
 
 /// One data file of a snapshot.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SnapshotFile {
     pub key: FileKey,
+    /// The file's object path in the lake (`key.path()`, built once).
+    pub location: object_store::path::Path,
     pub size: u64,
     /// Rows, from the commit's statistics.
     pub rows: i64,
@@ -76,8 +77,8 @@ pub struct Snapshot {
 /// every statement.
 #[derive(Default)]
 struct TableStatistics {
-    reviews: OnceLock<Option<Arc<FileStatisticsCache>>>,
-    rejected: OnceLock<Option<Arc<FileStatisticsCache>>>,
+    reviews: OnceLock<LogEntries>,
+    rejected: OnceLock<LogEntries>,
 }
 
 impl std::fmt::Debug for TableStatistics {
@@ -187,8 +188,9 @@ impl Snapshot {
             Table::Rejected => self.versions.rejected = version,
         }
         for file in state.log_data().iter() {
-            let key = committed_key(table, &file.path())?;
+            let (key, location) = committed_file(table, &file.path())?;
             let listed = SnapshotFile {
+                location,
                 size: file.size().max(0) as u64,
                 rows: file.num_records().map_or(0, |n| n as i64),
                 modified_ms: file.modification_time(),
@@ -237,19 +239,23 @@ impl Snapshot {
         self.reviews_in_arrival_order
     }
 
-    /// The file statistics cache of `table` for a listing table over `schema`, the table's file
-    /// columns (see `log_stats::statistics_cache`), made once per snapshot.
-    pub(crate) fn statistics(
-        &self,
-        table: Table,
-        schema: &Schema,
-    ) -> Option<Arc<FileStatisticsCache>> {
+    /// The log's file statistics of `table` for a listing table over `schema`, the table's file
+    /// columns (see `log_stats::log_entries`), made once per snapshot.
+    pub(crate) fn log_entries(&self, table: Table, schema: &Schema) -> &LogEntries {
         let cell = match table {
             Table::Reviews => &self.statistics.reviews,
             Table::Rejected => &self.statistics.rejected,
         };
-        cell.get_or_init(|| statistics_cache(self, table, schema))
-            .clone()
+        cell.get_or_init(|| log_entries(self, table, schema))
+    }
+
+    /// Whether the log's file statistics of `table` were read (`log_entries`).
+    #[cfg(test)]
+    pub(crate) fn has_log_entries(&self, table: Table) -> bool {
+        match table {
+            Table::Reviews => self.statistics.reviews.get().is_some(),
+            Table::Rejected => self.statistics.rejected.get().is_some(),
+        }
     }
 
     /// The table versions this snapshot read (`None`: the table has no commit).
@@ -262,22 +268,22 @@ impl Snapshot {
         [Table::Reviews, Table::Rejected]
             .into_iter()
             .flat_map(|t| self.files(t))
-            .filter_map(SnapshotFile::object_meta)
+            .map(SnapshotFile::object_meta)
             .collect()
     }
 }
 
 impl SnapshotFile {
     /// The file's object metadata as the snapshot's store lists it.
-    pub(crate) fn object_meta(&self) -> Option<object_store::ObjectMeta> {
-        Some(object_store::ObjectMeta {
-            location: self.key.path().ok()?,
+    pub(crate) fn object_meta(&self) -> object_store::ObjectMeta {
+        object_store::ObjectMeta {
+            location: self.location.clone(),
             last_modified: DateTime::<Utc>::from_timestamp_millis(self.modified_ms)
                 .unwrap_or_default(),
             size: self.size,
             e_tag: None,
             version: None,
-        })
+        }
     }
 }
 

@@ -6,6 +6,8 @@
 //! [`file_statistics`] reads them back as DataFusion's file statistics, so that planning a query
 //! needs the log alone.
 
+use std::{borrow::Borrow, borrow::Cow, collections::HashMap};
+
 use arrow::datatypes::Schema;
 use arrow::{
     array::{Array, ArrayRef, AsArray, RecordBatch},
@@ -17,6 +19,10 @@ use arrow::{
 };
 use chrono::DateTime;
 use datafusion::common::{ColumnStatistics, ScalarValue, Statistics, stats::Precision};
+use serde::{
+    Deserialize, Deserializer,
+    de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor},
+};
 use serde_json::{Map, Value, json};
 
 /// The `stats` JSON of a file made of `batches` (all of one schema).
@@ -125,22 +131,23 @@ fn range(ty: &DataType, columns: &[&ArrayRef]) -> Option<(Option<Value>, Option<
 /// the `stats` JSON [`file_stats`] wrote, or `None` when the JSON lacks the row count. Values
 /// are exact: they were computed from every row. A column the JSON does not cover is unknown.
 pub(crate) fn file_statistics(stats: &str, size: u64, schema: &Schema) -> Option<Statistics> {
-    let stats: Value = serde_json::from_str(stats).ok()?;
-    let rows = usize::try_from(stats["numRecords"].as_u64()?).ok()?;
+    let stats: LogStats = serde_json::from_str(stats).ok()?;
+    let rows = usize::try_from(stats.num_records).ok()?;
     let exact = |v: Option<ScalarValue>| v.map_or(Precision::Absent, Precision::Exact);
     let column_statistics = schema
         .fields()
         .iter()
         .map(|field| {
             let name = field.name().as_str();
-            let value = |kind: &str| scalar(field.data_type(), &stats[kind][name]);
-            let nulls = stats["nullCount"][name]
-                .as_u64()
-                .and_then(|n| usize::try_from(n).ok());
+            let value = |bounds: &Bounds| scalar(field.data_type(), bounds.get(name)?);
+            let nulls = match stats.null_count.get(name) {
+                Some(&Bound::Int(n)) => usize::try_from(n).ok(),
+                _ => None,
+            };
             ColumnStatistics {
                 null_count: nulls.map_or(Precision::Absent, Precision::Exact),
-                min_value: exact(value("minValues")),
-                max_value: exact(value("maxValues")),
+                min_value: exact(value(&stats.min_values)),
+                max_value: exact(value(&stats.max_values)),
                 ..ColumnStatistics::new_unknown()
             }
         })
@@ -152,10 +159,112 @@ pub(crate) fn file_statistics(stats: &str, size: u64, schema: &Schema) -> Option
     })
 }
 
+/// What planning reads of a file's `stats` JSON, borrowed from the text where it can be. Read
+/// into `serde_json::Value`, every key and string of 30,000 files' statistics became a map entry
+/// and a string of its own.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct LogStats<'a> {
+    num_records: u64,
+    #[serde(borrow, default)]
+    min_values: Bounds<'a>,
+    #[serde(borrow, default)]
+    max_values: Bounds<'a>,
+    #[serde(borrow, default)]
+    null_count: Bounds<'a>,
+}
+
+/// One kind of bound (`minValues`, ...) by column name.
+type Bounds<'a> = HashMap<Text<'a>, Bound<'a>>;
+
+/// A name or text value of the JSON: borrowed unless it has escapes.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct Text<'a>(Cow<'a, str>);
+
+impl Borrow<str> for Text<'_> {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A value of one column in the stats: a number, a text (timestamps), or anything else (a
+/// nested column's object, a float, null), which planning does not use.
+#[derive(Debug, PartialEq)]
+enum Bound<'a> {
+    Int(i64),
+    Text(Text<'a>),
+    Other,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match d.deserialize_str(BoundVisitor)? {
+            Bound::Text(text) => Ok(text),
+            _ => Err(de::Error::custom("a column name that is not a string")),
+        }
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Bound<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(BoundVisitor)
+    }
+}
+
+struct BoundVisitor;
+
+impl<'de> Visitor<'de> for BoundVisitor {
+    type Value = Bound<'de>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a column's statistic")
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Bound::Int(v))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(i64::try_from(v).map_or(Bound::Other, Bound::Int))
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(Bound::Other)
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(Bound::Other)
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(Bound::Other)
+    }
+
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Bound::Text(Text(Cow::Borrowed(v))))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Bound::Text(Text(Cow::Owned(v.to_owned()))))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Bound::Other)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Bound::Other)
+    }
+}
+
 /// A min or max value of the stats JSON as a value of the column's type (the inverse of `range`).
-fn scalar(ty: &DataType, value: &Value) -> Option<ScalarValue> {
+fn scalar(ty: &DataType, value: &Bound) -> Option<ScalarValue> {
     let micros = || {
-        let text = value.as_str()?;
+        let Bound::Text(Text(text)) = value else {
+            return None;
+        };
         // With an offset (`Z` as `range` writes for zoned columns), else without one; neither
         // parses a format string for each of the 60,000 values of a 30,000-file lake.
         let t = DateTime::parse_from_rfc3339(text)
@@ -164,9 +273,13 @@ fn scalar(ty: &DataType, value: &Value) -> Option<ScalarValue> {
             .ok()?;
         Some(t.timestamp_micros())
     };
+    let int = || match value {
+        Bound::Int(v) => Some(*v),
+        _ => None,
+    };
     Some(match ty {
-        DataType::Int32 => ScalarValue::Int32(Some(i32::try_from(value.as_i64()?).ok()?)),
-        DataType::Int64 => ScalarValue::Int64(Some(value.as_i64()?)),
+        DataType::Int32 => ScalarValue::Int32(Some(i32::try_from(int()?).ok()?)),
+        DataType::Int64 => ScalarValue::Int64(Some(int()?)),
         DataType::Timestamp(TimeUnit::Millisecond, tz) => {
             ScalarValue::TimestampMillisecond(Some(micros()?.div_euclid(1000)), tz.clone())
         }
@@ -247,5 +360,41 @@ mod tests {
         );
         assert_eq!(column("review_text").min_value, Precision::Absent);
         assert_eq!(file_statistics("{}", 1, &schema), None);
+    }
+
+    /// Statistics as another engine may write them (text columns, floats, nulls, a nested
+    /// column, an escaped name, fields of its own): what planning reads still comes through.
+    #[test]
+    fn statistics_of_another_writer_keep_what_planning_reads() {
+        let schema = test_reviews(&[row(0, 7, 5, Some(1))]).schema();
+        let json = r#"{"numRecords":4,"tightBounds":true,
+            "minValues":{"review_text":"a\"b","kafka_offset":7,"nested":{"x":[1,2.5]},
+                "score":1.5,"kafka_timestamp":"1970-01-01T00:00:01.234Z"},
+            "maxValues":{"kafka_offset":9,"review_text":null},
+            "nullCount":{"kafka_offset":0,"nested":{"x":0},"review_rat\u0069ng":2}}"#;
+        let s = file_statistics(json, 10, &schema).unwrap();
+        let column = |name: &str| &s.column_statistics[schema.index_of(name).unwrap()];
+        assert_eq!(s.num_rows, Precision::Exact(4));
+        let offset = column("kafka_offset");
+        assert_eq!(
+            offset.min_value,
+            Precision::Exact(ScalarValue::Int64(Some(7)))
+        );
+        assert_eq!(
+            offset.max_value,
+            Precision::Exact(ScalarValue::Int64(Some(9)))
+        );
+        assert_eq!(offset.null_count, Precision::Exact(0));
+        assert_eq!(
+            column("kafka_timestamp").min_value,
+            Precision::Exact(ScalarValue::TimestampMillisecond(
+                Some(1_234),
+                Some("UTC".into())
+            ))
+        );
+        assert_eq!(column("review_rating").null_count, Precision::Exact(2));
+        assert_eq!(column("review_rating").min_value, Precision::Absent);
+        assert_eq!(column("review_text").min_value, Precision::Absent);
+        assert_eq!(file_statistics("not json", 10, &schema), None);
     }
 }
