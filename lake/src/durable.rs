@@ -8,7 +8,8 @@
 //! (`PutMode::Create`, which must fail if the name exists: Delta's commit) or renames it
 //! (overwrite), and `fsync`s the directory, and any directory it had to create, before it returns.
 //! A commit is written only after its data files' puts returned, so a durable commit never names
-//! data that is not. Everything else is `LocalFileSystem`'s own.
+//! data that is not. Small ranged reads run on the calling thread (`inline_read`). Everything else
+//! is `LocalFileSystem`'s own.
 
 use std::{
     fs::File,
@@ -23,6 +24,8 @@ use object_store::{
     ObjectStore, PutMode, PutMultipartOptions, PutOptions, PutPayload, PutResult, Result,
     local::LocalFileSystem, path::Path,
 };
+
+use crate::inline_read;
 
 const STORE: &str = "LocalFileSystem";
 
@@ -144,6 +147,10 @@ impl ObjectStore for DurableLocal {
     }
 
     async fn get_opts(&self, location: &Path, options: GetOptions) -> Result<GetResult> {
+        if inline_read::reads_now(&options) {
+            let path = self.inner.path_to_filesystem(location)?;
+            return inline_read::get(location, &path, &options);
+        }
         self.inner.get_opts(location, options).await
     }
 
@@ -152,6 +159,11 @@ impl ObjectStore for DurableLocal {
         location: &Path,
         ranges: &[std::ops::Range<u64>],
     ) -> Result<Vec<bytes::Bytes>> {
+        let total: u64 = ranges.iter().map(|r| r.end.saturating_sub(r.start)).sum();
+        if total <= inline_read::READ_NOW_BYTES {
+            let path = self.inner.path_to_filesystem(location)?;
+            return inline_read::get_ranges(&path, ranges);
+        }
         self.inner.get_ranges(location, ranges).await
     }
 

@@ -19,6 +19,7 @@ mod dense_groups;
 mod durable;
 mod error;
 mod history;
+mod inline_read;
 mod layout;
 mod legacy;
 mod location;
