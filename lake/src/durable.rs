@@ -25,7 +25,7 @@ use object_store::{
     local::LocalFileSystem, path::Path,
 };
 
-use crate::inline_read;
+mod inline_read;
 
 const STORE: &str = "LocalFileSystem";
 
@@ -159,8 +159,7 @@ impl ObjectStore for DurableLocal {
         location: &Path,
         ranges: &[std::ops::Range<u64>],
     ) -> Result<Vec<bytes::Bytes>> {
-        let total: u64 = ranges.iter().map(|r| r.end.saturating_sub(r.start)).sum();
-        if total <= inline_read::READ_NOW_BYTES {
+        if inline_read::reads_ranges_now(ranges) {
             let path = self.inner.path_to_filesystem(location)?;
             return inline_read::get_ranges(&path, ranges);
         }

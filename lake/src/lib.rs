@@ -19,7 +19,6 @@ mod dense_groups;
 mod durable;
 mod error;
 mod history;
-mod inline_read;
 mod layout;
 mod legacy;
 mod location;

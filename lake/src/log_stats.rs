@@ -239,6 +239,13 @@ mod tests {
         out
     }
 
+    /// A session over `lake` with the shipped SQL files.
+    async fn session(lake: &Lake, workload: Workload) -> Query {
+        Query::open(lake, &SqlFiles::default(), workload)
+            .await
+            .unwrap()
+    }
+
     async fn plan(query: &Query, sql: &str) -> (std::sync::Arc<dyn ExecutionPlan>, String) {
         let df = query.context().sql(sql).await.unwrap();
         let plan = df.create_physical_plan().await.unwrap();
@@ -254,9 +261,7 @@ mod tests {
     async fn count_comes_from_the_log() {
         let dir = tempfile::tempdir().unwrap();
         let lake = interleaved_lake(dir.path()).await;
-        let query = Query::open(&lake, &SqlFiles::default(), Workload::AdHoc)
-            .await
-            .unwrap();
+        let query = session(&lake, Workload::AdHoc).await;
         let (_, shown) = plan(&query, "SELECT count(*) FROM reviews").await;
         assert!(!shown.contains("DataSourceExec"), "{shown}");
         let (_, batches) = query
@@ -269,14 +274,12 @@ mod tests {
     }
 
     /// A statement reads the log's statistics of the tables it scans only (on a lake of small
-    /// files, `rejected` has as many files as `reviews`), and once per snapshot.
+    /// files, `rejected` has as many files as `reviews`).
     #[tokio::test]
     async fn statistics_are_read_for_the_tables_a_statement_scans() {
         let dir = tempfile::tempdir().unwrap();
         let lake = interleaved_lake(dir.path()).await;
-        let query = Query::open(&lake, &SqlFiles::default(), Workload::AdHoc)
-            .await
-            .unwrap();
+        let query = session(&lake, Workload::AdHoc).await;
         let snapshot = query.snapshot();
         assert!(!snapshot.has_log_entries(Table::Reviews));
         query.run("SELECT count(*) FROM reviews").await.unwrap();
@@ -291,9 +294,7 @@ mod tests {
     async fn a_cohort_over_overlapping_partitions_merges_without_opening_files() {
         let dir = tempfile::tempdir().unwrap();
         let lake = interleaved_lake(dir.path()).await;
-        let query = Query::open(&lake, &SqlFiles::default(), Workload::Cohorts)
-            .await
-            .unwrap();
+        let query = session(&lake, Workload::Cohorts).await;
         let (_, shown) = plan(&query, SLICE).await;
         assert!(
             shown.contains("SortPreservingMergeExec") && !shown.contains("SortExec:"),
@@ -311,9 +312,7 @@ mod tests {
         assert_eq!(ratings, [7, 8, 9, 10, 11]);
 
         zero_every_data_file(dir.path());
-        let query = Query::open(&lake, &SqlFiles::default(), Workload::Cohorts)
-            .await
-            .unwrap();
+        let query = session(&lake, Workload::Cohorts).await;
         let (_, shown) = plan(&query, SLICE).await;
         assert!(shown.contains("SortPreservingMergeExec"), "{shown}");
         assert!(query.run(SLICE).await.is_err(), "the data files are zeros");

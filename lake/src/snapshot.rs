@@ -242,19 +242,20 @@ impl Snapshot {
     /// The log's file statistics of `table` for a listing table over `schema`, the table's file
     /// columns (see `log_stats::log_entries`), made once per snapshot.
     pub(crate) fn log_entries(&self, table: Table, schema: &Schema) -> &LogEntries {
-        let cell = match table {
-            Table::Reviews => &self.statistics.reviews,
-            Table::Rejected => &self.statistics.rejected,
-        };
-        cell.get_or_init(|| log_entries(self, table, schema))
+        self.log_entries_cell(table)
+            .get_or_init(|| log_entries(self, table, schema))
     }
 
     /// Whether the log's file statistics of `table` were read (`log_entries`).
     #[cfg(test)]
     pub(crate) fn has_log_entries(&self, table: Table) -> bool {
+        self.log_entries_cell(table).get().is_some()
+    }
+
+    fn log_entries_cell(&self, table: Table) -> &OnceLock<LogEntries> {
         match table {
-            Table::Reviews => self.statistics.reviews.get().is_some(),
-            Table::Rejected => self.statistics.rejected.get().is_some(),
+            Table::Reviews => &self.statistics.reviews,
+            Table::Rejected => &self.statistics.rejected,
         }
     }
 

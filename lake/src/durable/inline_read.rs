@@ -26,11 +26,11 @@ use object_store::{
     Error, GetOptions, GetRange, GetResult, GetResultPayload, ObjectMeta, Result, path::Path,
 };
 
+use super::generic;
+
 /// The largest read done on the calling thread: far above a small file's footer or column
 /// chunk, far below a compacted file's.
-pub(crate) const READ_NOW_BYTES: u64 = 1 << 20;
-
-const STORE: &str = "LocalFileSystem";
+const READ_NOW_BYTES: u64 = 1 << 20;
 
 /// Whether a `get` with `options` is a small ranged read without conditions.
 pub(crate) fn reads_now(options: &GetOptions) -> bool {
@@ -51,15 +51,12 @@ pub(crate) fn reads_now(options: &GetOptions) -> bool {
 /// A `get` that [`reads_now`] of the object `location`, stored at `path`.
 pub(crate) fn get(location: &Path, path: &FsPath, options: &GetOptions) -> Result<GetResult> {
     let file = open(path)?;
-    let metadata = file.metadata().map_err(unreadable)?;
+    let metadata = file.metadata().map_err(generic)?;
     if metadata.is_dir() {
         return Err(not_found(path, ErrorKind::NotFound.into()));
     }
     let range = match &options.range {
-        Some(range) => range.as_range(metadata.len()).map_err(|e| Error::Generic {
-            store: STORE,
-            source: Box::new(e),
-        })?,
+        Some(range) => range.as_range(metadata.len()).map_err(generic)?,
         None => 0..metadata.len(),
     };
     let bytes = read(&file, path, range.clone())?;
@@ -69,6 +66,12 @@ pub(crate) fn get(location: &Path, path: &FsPath, options: &GetOptions) -> Resul
         range,
         attributes: Default::default(),
     })
+}
+
+/// Whether `get_ranges` of `ranges` is small enough to read now.
+pub(crate) fn reads_ranges_now(ranges: &[Range<u64>]) -> bool {
+    let total: u64 = ranges.iter().map(|r| r.end.saturating_sub(r.start)).sum();
+    total <= READ_NOW_BYTES
 }
 
 /// `ranges` of the file at `path`, each read in full.
@@ -83,7 +86,7 @@ pub(crate) fn get_ranges(path: &FsPath, ranges: &[Range<u64>]) -> Result<Vec<Byt
 fn open(path: &FsPath) -> Result<File> {
     File::open(path).map_err(|e| match e.kind() {
         ErrorKind::NotFound => not_found(path, e),
-        _ => unreadable(e),
+        _ => generic(e),
     })
 }
 
@@ -91,7 +94,7 @@ fn read(file: &File, path: &FsPath, range: Range<u64>) -> Result<Bytes> {
     let mut buf = vec![0; (range.end - range.start) as usize];
     file.read_exact_at(&mut buf, range.start).map_err(|e| {
         let reason = format!("reading bytes {range:?} of {}: {e}", path.display());
-        unreadable(std::io::Error::new(e.kind(), reason))
+        generic(std::io::Error::new(e.kind(), reason))
     })?;
     Ok(buf.into())
 }
@@ -119,13 +122,6 @@ fn object_meta(location: &Path, metadata: &Metadata) -> ObjectMeta {
 fn not_found(path: &FsPath, source: std::io::Error) -> Error {
     Error::NotFound {
         path: path.display().to_string(),
-        source: Box::new(source),
-    }
-}
-
-fn unreadable(source: std::io::Error) -> Error {
-    Error::Generic {
-        store: STORE,
         source: Box::new(source),
     }
 }
