@@ -317,3 +317,70 @@ async fn checkpoints_carry_the_statistics_as_a_struct_after_compaction_of_an_old
         ]
     );
 }
+
+/// The row groups of a table's latest checkpoint, each as (rows, `add` rows, `remove` rows),
+/// from the Parquet footer's statistics: what a reader deciding which row groups to read sees.
+fn checkpoint_row_groups(table_dir: &std::path::Path) -> Vec<(i64, i64, i64)> {
+    use parquet::file::reader::FileReader;
+    let log = table_dir.join("_delta_log");
+    let hint: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(log.join("_last_checkpoint")).unwrap()).unwrap();
+    let version = hint["version"].as_u64().unwrap();
+    let file = std::fs::File::open(log.join(format!("{version:020}.checkpoint.parquet"))).unwrap();
+    let reader = parquet::file::serialized_reader::SerializedFileReader::new(file).unwrap();
+    let present = |group: &parquet::file::metadata::RowGroupMetaData, column: &str| {
+        let chunk = group
+            .columns()
+            .iter()
+            .find(|c| c.column_path().string() == column)
+            .unwrap_or_else(|| panic!("no {column} in the checkpoint"));
+        let nulls = chunk
+            .statistics()
+            .and_then(|s| s.null_count_opt())
+            .unwrap_or_else(|| panic!("no null count for {column}"));
+        group.num_rows() - nulls as i64
+    };
+    reader
+        .metadata()
+        .row_groups()
+        .iter()
+        .map(|g| {
+            (
+                g.num_rows(),
+                present(g, "add.path"),
+                present(g, "remove.path"),
+            )
+        })
+        .collect()
+}
+
+/// A compaction's checkpoint holds a tombstone for each merged file, kept for a week; the
+/// tombstones sit in row groups of their own, which a reader loading the table's files skips by
+/// their statistics. Every engine still reads the same rows.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_checkpoint_keeps_its_tombstones_apart_from_the_live_files() {
+    let (dir, location, lake) = temp_lake();
+    write_fixture(&lake, "netflix-reviews", &fixture_rows(200), 5).await;
+    let out = compact(&location, "60");
+    assert!(out.contains("merged 40 files into 4"), "{out}");
+    let groups = checkpoint_row_groups(&dir.path().join("lake").join("reviews"));
+    let live: Vec<_> = groups.iter().filter(|g| g.1 > 0).collect();
+    let tombstones: Vec<_> = groups.iter().filter(|g| g.2 > 0).collect();
+    assert_eq!(live.len(), 1, "{groups:?}");
+    assert_eq!(live[0].1, 4, "the four merged files: {groups:?}");
+    assert_eq!(
+        live[0].2, 0,
+        "no tombstone beside the live files: {groups:?}"
+    );
+    assert!(
+        tombstones.iter().all(|g| g.1 == 0 && g.2 == g.0),
+        "tombstone row groups hold only tombstones: {groups:?}"
+    );
+    assert_eq!(
+        tombstones.iter().map(|g| g.2).sum::<i64>(),
+        40,
+        "{groups:?}"
+    );
+    assert_eq!(count_and_distinct(&location), (200, 200));
+    assert_readers_agree(&location);
+}

@@ -19,7 +19,9 @@ use deltalake::{
 use object_store::{ObjectStore, ObjectStoreExt, path::Path, prefix::PrefixStore};
 use url::Url;
 
-use crate::{Error, FileKey, Lake, Result, Table, column, schema::file_schema};
+use crate::{
+    Error, FileKey, Lake, Result, Table, column, log_engine::LakeLogStore, schema::file_schema,
+};
 
 /// Commits between Delta checkpoints (the tables' `delta.checkpointInterval`). Every reader
 /// replays the commits since the last checkpoint; ingest commits every few seconds, and on the
@@ -128,12 +130,12 @@ pub(crate) fn log_store(lake: &Lake, table: Table) -> LogStoreRef {
         lake.store().clone(),
         Path::from(table.dir()),
     ));
-    default_logstore(
+    Arc::new(LakeLogStore::new(default_logstore(
         prefixed,
         lake.root_store().clone(),
         &table_url(lake, table),
         &StorageConfig::default(),
-    )
+    )))
 }
 
 /// The URL of a table's root folder.

@@ -22,6 +22,7 @@ mod history;
 mod layout;
 mod legacy;
 mod location;
+mod log_engine;
 mod log_stats;
 mod metadata;
 mod no_footer_cache;
