@@ -15,6 +15,9 @@
 //! batch whose own range is too wide passes its rows on as partial states, one per row, as
 //! DataFusion does when a partial aggregation does not reduce. Memory is bounded by the span: at
 //! most [`MAX_SPAN`] groups and one `u32` per value of the range, per partition.
+//!
+//! When every aggregate counts rows (`count(*)`, `count(1)`), the table of values holds the
+//! counts themselves: one add per row, with no group index per row and no accumulator.
 
 use std::{fmt, sync::Arc};
 
@@ -34,7 +37,11 @@ use datafusion::{
     },
     execution::TaskContext,
     logical_expr::{EmitTo, GroupsAccumulator},
-    physical_expr::{PhysicalExpr, expressions::Column},
+    physical_expr::{
+        PhysicalExpr,
+        aggregate::AggregateFunctionExpr,
+        expressions::{Column, Literal},
+    },
     physical_expr_common::utils::evaluate_expressions_to_arrays,
     physical_optimizer::PhysicalOptimizerRule,
     physical_plan::{
@@ -315,6 +322,71 @@ struct DenseGroups {
     null_group: Option<usize>,
     /// The group of each row of the batch being taken.
     indices: Vec<usize>,
+    /// When every aggregate counts rows: the rows per value from `base` (beside `slots`, which
+    /// then stay [`EMPTY`]), and the rows with a null key. The accumulators stay unused.
+    tallies: Option<Tallies>,
+}
+
+/// Rows counted per key value, for aggregates that all count rows.
+#[derive(Default)]
+struct Tallies {
+    /// Rows per value from the table's `base`.
+    per_value: Vec<i64>,
+    null_key: i64,
+    /// The rows of each group [`Tallies::groups`] last gave.
+    counts: Vec<i64>,
+}
+
+impl Tallies {
+    /// Counts `keys` (all within the table: `widen` made room).
+    fn add<T>(&mut self, keys: &PrimitiveArray<T>, base: i64)
+    where
+        T: ArrowPrimitiveType,
+        T::Native: Into<i64>,
+    {
+        let per_value = &mut self.per_value;
+        match keys.nulls().filter(|nulls| nulls.null_count() > 0) {
+            Some(nulls) => {
+                self.null_key += nulls.null_count() as i64;
+                for i in nulls.valid_indices() {
+                    per_value[(keys.value(i).into() - base) as usize] += 1;
+                }
+            }
+            None => {
+                for &v in keys.values().iter() {
+                    per_value[(v.into() - base) as usize] += 1;
+                }
+            }
+        }
+    }
+
+    /// The keys counted so far, their counts into `counts`; starts counting again.
+    fn groups(&mut self, base: i64) -> Vec<Option<i64>> {
+        let counted = self.per_value.iter().enumerate().filter(|(_, n)| **n > 0);
+        let mut keys: Vec<_> = counted
+            .clone()
+            .map(|(i, _)| Some(base + i as i64))
+            .collect();
+        self.counts = counted.map(|(_, n)| *n).collect();
+        if self.null_key > 0 {
+            keys.push(None);
+            self.counts.push(self.null_key);
+        }
+        self.per_value.clear();
+        self.null_key = 0;
+        keys
+    }
+}
+
+/// Whether an aggregate counts every row: `count` of arguments that are never null
+/// (`count(*)` is `count(1)`).
+fn counts_rows(function: &AggregateFunctionExpr) -> bool {
+    function.fun().name() == "count"
+        && function.expressions().iter().all(|argument| {
+            argument
+                .downcast_ref::<Literal>()
+                .is_some_and(|literal| !literal.value().is_null())
+        })
 }
 
 /// Whether a batch's keys fit the table of values.
@@ -342,6 +414,10 @@ impl DenseGroups {
             keys: Vec::new(),
             null_group: None,
             indices: Vec::new(),
+            tallies: functions
+                .iter()
+                .all(|f| counts_rows(f))
+                .then(Tallies::default),
         })
     }
 
@@ -353,11 +429,17 @@ impl DenseGroups {
         batch: &arrow::array::RecordBatch,
     ) -> Result<Vec<arrow::array::RecordBatch>> {
         let keys = self.key.evaluate(batch)?.into_array(batch.num_rows())?;
-        let arguments: Vec<Vec<ArrayRef>> = self
-            .arguments
-            .iter()
-            .map(|exprs| evaluate_expressions_to_arrays(exprs, batch))
-            .collect::<Result<_>>()?;
+        if self.tallies.is_some() {
+            if let Placed::Fits = self.tally(&keys)? {
+                return Ok(Vec::new());
+            }
+            let mut out: Vec<_> = self.emit()?.into_iter().collect();
+            if let Placed::Outside = self.tally(&keys)? {
+                out.push(self.as_states(keys, &self.arguments_of(batch)?)?);
+            }
+            return Ok(out);
+        }
+        let arguments = self.arguments_of(batch)?;
         let mut out = Vec::new();
         if let Placed::Outside = self.place(&keys)? {
             out.extend(self.emit()?);
@@ -373,6 +455,14 @@ impl DenseGroups {
         Ok(out)
     }
 
+    /// Each aggregate's arguments over `batch`.
+    fn arguments_of(&self, batch: &arrow::array::RecordBatch) -> Result<Vec<Vec<ArrayRef>>> {
+        self.arguments
+            .iter()
+            .map(|exprs| evaluate_expressions_to_arrays(exprs, batch))
+            .collect()
+    }
+
     /// Finds each key's group into `indices`, adding groups for new keys, or reports that the
     /// keys fall outside the table and cannot join it.
     fn place(&mut self, keys: &ArrayRef) -> Result<Placed> {
@@ -386,6 +476,36 @@ impl DenseGroups {
             DataType::UInt32 => Ok(self.place_typed(keys.as_primitive::<UInt32Type>())),
             other => datafusion::common::internal_err!("DenseGroupsExec got a key of type {other}"),
         }
+    }
+
+    /// [`Self::place`] for aggregates that only count rows: adds each row to its value's tally.
+    fn tally(&mut self, keys: &ArrayRef) -> Result<Placed> {
+        match keys.data_type() {
+            DataType::Int8 => Ok(self.tally_typed(keys.as_primitive::<Int8Type>())),
+            DataType::Int16 => Ok(self.tally_typed(keys.as_primitive::<Int16Type>())),
+            DataType::Int32 => Ok(self.tally_typed(keys.as_primitive::<Int32Type>())),
+            DataType::Int64 => Ok(self.tally_typed(keys.as_primitive::<Int64Type>())),
+            DataType::UInt8 => Ok(self.tally_typed(keys.as_primitive::<UInt8Type>())),
+            DataType::UInt16 => Ok(self.tally_typed(keys.as_primitive::<UInt16Type>())),
+            DataType::UInt32 => Ok(self.tally_typed(keys.as_primitive::<UInt32Type>())),
+            other => datafusion::common::internal_err!("DenseGroupsExec got a key of type {other}"),
+        }
+    }
+
+    fn tally_typed<T>(&mut self, keys: &PrimitiveArray<T>) -> Placed
+    where
+        T: ArrowPrimitiveType,
+        T::Native: Into<i64>,
+    {
+        if let (Some(lo), Some(hi)) = (compute::min(keys), compute::max(keys))
+            && !self.widen(lo.into(), hi.into())
+        {
+            return Placed::Outside;
+        }
+        if let Some(tallies) = &mut self.tallies {
+            tallies.add(keys, self.base);
+        }
+        Placed::Fits
     }
 
     fn place_typed<T>(&mut self, keys: &PrimitiveArray<T>) -> Placed
@@ -458,6 +578,9 @@ impl DenseGroups {
             }
             self.base = lo;
             self.slots = vec![EMPTY; (hi - lo + 1) as usize];
+            if let Some(tallies) = &mut self.tallies {
+                tallies.per_value = vec![0; self.slots.len()];
+            }
             return true;
         }
         let end = self.base + self.slots.len() as i64 - 1;
@@ -468,24 +591,48 @@ impl DenseGroups {
         if new_lo < self.base {
             let before = (self.base - new_lo) as usize;
             self.slots.splice(0..0, std::iter::repeat_n(EMPTY, before));
+            if let Some(tallies) = &mut self.tallies {
+                tallies
+                    .per_value
+                    .splice(0..0, std::iter::repeat_n(0, before));
+            }
             self.base = new_lo;
         }
         self.slots.resize((new_hi - self.base + 1) as usize, EMPTY);
+        if let Some(tallies) = &mut self.tallies {
+            tallies.per_value.resize(self.slots.len(), 0);
+        }
         true
     }
 
     /// The groups so far as one batch of partial states; the table starts empty again.
     fn emit(&mut self) -> Result<Option<arrow::array::RecordBatch>> {
-        if self.keys.is_empty() {
-            return Ok(None);
-        }
-        let keys: Int64Array = std::mem::take(&mut self.keys).into_iter().collect();
-        let mut columns = vec![cast(&keys, &self.key_type)?];
-        for accumulator in &mut self.accumulators {
-            columns.extend(accumulator.state(EmitTo::All)?);
-        }
+        let keys = match &mut self.tallies {
+            Some(tallies) => tallies.groups(self.base),
+            None => std::mem::take(&mut self.keys),
+        };
         self.slots.clear();
         self.null_group = None;
+        if keys.is_empty() {
+            return Ok(None);
+        }
+        let mut columns = vec![cast(
+            &keys.into_iter().collect::<Int64Array>(),
+            &self.key_type,
+        )?];
+        match &mut self.tallies {
+            Some(tallies) => {
+                // A count's state is its count.
+                let counts: ArrayRef =
+                    Arc::new(Int64Array::from(std::mem::take(&mut tallies.counts)));
+                columns.extend(self.accumulators.iter().map(|_| Arc::clone(&counts)));
+            }
+            None => {
+                for accumulator in &mut self.accumulators {
+                    columns.extend(accumulator.state(EmitTo::All)?);
+                }
+            }
+        }
         Ok(Some(arrow::array::RecordBatch::try_new(
             Arc::clone(&self.schema),
             columns,
@@ -583,14 +730,23 @@ mod tests {
     }
 
     /// The same aggregation with DataFusion's partial aggregation and with [`DenseGroupsExec`]
-    /// in its place gives the same rows.
+    /// in its place gives the same rows: aggregates with accumulators, and counts of rows alone
+    /// (tallied per value).
     #[tokio::test]
     async fn dense_groups_give_the_rows_of_the_hash_aggregation_on_every_path() {
+        for sql in [
+            "SELECT k, count(*) AS n, count(v) AS nv, sum(v) AS s, min(v) AS lo, \
+             max(v) AS hi, avg(v) AS mean FROM t GROUP BY k ORDER BY k",
+            "SELECT k, count(*) AS n, count(1) AS m FROM t GROUP BY k ORDER BY k",
+        ] {
+            same_rows_both_ways(sql).await;
+        }
+    }
+
+    async fn same_rows_both_ways(sql: &str) {
         let config = SessionConfig::new().with_target_partitions(2);
         let ctx = SessionContext::new_with_config(config);
         ctx.register_table("t", Arc::new(awkward_table())).unwrap();
-        let sql = "SELECT k, count(*) AS n, count(v) AS nv, sum(v) AS s, min(v) AS lo, \
-                   max(v) AS hi, avg(v) AS mean FROM t GROUP BY k ORDER BY k";
         let plan = physical_plan(&ctx, sql).await;
         let hashed = collect(plan.clone(), ctx.task_ctx()).await.unwrap();
         let mut replaced = 0;
@@ -617,7 +773,7 @@ mod tests {
         assert_eq!(replaced, 1, "{}", displayable(plan.as_ref()).indent(false));
         let densed = collect(dense, ctx.task_ctx()).await.unwrap();
         let shown = |b: &[RecordBatch]| pretty_format_batches(b).unwrap().to_string();
-        assert_eq!(shown(&densed), shown(&hashed));
+        assert_eq!(shown(&densed), shown(&hashed), "{sql}");
         let rows: usize = hashed.iter().map(RecordBatch::num_rows).sum();
         assert_eq!(
             rows,
