@@ -5,10 +5,12 @@
 //! `delta.deletedFileRetentionDuration`, a week, for `VACUUM` and time travel). After a
 //! compaction of 30,000 small files the tombstones are almost all of its rows, and every
 //! snapshot load decoded them twice (the `add` columns, then protocol and metadata), all null:
-//! two thirds of a compacted 15M-review table's `count(*)` process.
+//! half of a compacted 15M-review table's `count(*)` process (BENCHMARKS.md, "Checkpoints with
+//! their tombstones apart").
 //!
-//! Every Delta kernel reader asks for the actions it needs with a presence predicate
-//! (`add.path IS NOT NULL`, ...) and skips the row groups whose statistics say no row holds one.
+//! Delta's kernel (under delta-rs here, and under other engines' Delta readers) asks for the
+//! actions it needs with a presence predicate (`add.path IS NOT NULL`, ...) and skips the row
+//! groups whose statistics say no row holds one.
 //! So our checkpoints put the tombstones in row groups of their own, after the rest. The file is
 //! the same checkpoint for every other engine: the same rows, the same schema, the same encoding
 //! (the kernel's writer options), only cut into more row groups.
