@@ -429,28 +429,21 @@ impl DenseGroups {
         batch: &arrow::array::RecordBatch,
     ) -> Result<Vec<arrow::array::RecordBatch>> {
         let keys = self.key.evaluate(batch)?.into_array(batch.num_rows())?;
-        if self.tallies.is_some() {
-            if let Placed::Fits = self.tally(&keys)? {
-                return Ok(Vec::new());
-            }
-            let mut out: Vec<_> = self.emit()?.into_iter().collect();
-            if let Placed::Outside = self.tally(&keys)? {
-                out.push(self.as_states(keys, &self.arguments_of(batch)?)?);
-            }
-            return Ok(out);
-        }
-        let arguments = self.arguments_of(batch)?;
         let mut out = Vec::new();
         if let Placed::Outside = self.place(&keys)? {
             out.extend(self.emit()?);
             if let Placed::Outside = self.place(&keys)? {
-                out.push(self.as_states(keys, &arguments)?);
+                out.push(self.as_states(keys, &self.arguments_of(batch)?)?);
                 return Ok(out);
             }
         }
-        let groups = self.keys.len();
-        for (accumulator, values) in self.accumulators.iter_mut().zip(&arguments) {
-            accumulator.update_batch(values, &self.indices, None, groups)?;
+        // Tallies counted the rows as they were placed; accumulators take them by group.
+        if self.tallies.is_none() {
+            let arguments = self.arguments_of(batch)?;
+            let groups = self.keys.len();
+            for (accumulator, values) in self.accumulators.iter_mut().zip(&arguments) {
+                accumulator.update_batch(values, &self.indices, None, groups)?;
+            }
         }
         Ok(out)
     }
@@ -463,8 +456,9 @@ impl DenseGroups {
             .collect()
     }
 
-    /// Finds each key's group into `indices`, adding groups for new keys, or reports that the
-    /// keys fall outside the table and cannot join it.
+    /// Finds each key's group into `indices`, adding groups for new keys (with tallies: counts
+    /// each row to its value instead), or reports that the keys fall outside the table and
+    /// cannot join it.
     fn place(&mut self, keys: &ArrayRef) -> Result<Placed> {
         match keys.data_type() {
             DataType::Int8 => Ok(self.place_typed(keys.as_primitive::<Int8Type>())),
@@ -478,36 +472,6 @@ impl DenseGroups {
         }
     }
 
-    /// [`Self::place`] for aggregates that only count rows: adds each row to its value's tally.
-    fn tally(&mut self, keys: &ArrayRef) -> Result<Placed> {
-        match keys.data_type() {
-            DataType::Int8 => Ok(self.tally_typed(keys.as_primitive::<Int8Type>())),
-            DataType::Int16 => Ok(self.tally_typed(keys.as_primitive::<Int16Type>())),
-            DataType::Int32 => Ok(self.tally_typed(keys.as_primitive::<Int32Type>())),
-            DataType::Int64 => Ok(self.tally_typed(keys.as_primitive::<Int64Type>())),
-            DataType::UInt8 => Ok(self.tally_typed(keys.as_primitive::<UInt8Type>())),
-            DataType::UInt16 => Ok(self.tally_typed(keys.as_primitive::<UInt16Type>())),
-            DataType::UInt32 => Ok(self.tally_typed(keys.as_primitive::<UInt32Type>())),
-            other => datafusion::common::internal_err!("DenseGroupsExec got a key of type {other}"),
-        }
-    }
-
-    fn tally_typed<T>(&mut self, keys: &PrimitiveArray<T>) -> Placed
-    where
-        T: ArrowPrimitiveType,
-        T::Native: Into<i64>,
-    {
-        if let (Some(lo), Some(hi)) = (compute::min(keys), compute::max(keys))
-            && !self.widen(lo.into(), hi.into())
-        {
-            return Placed::Outside;
-        }
-        if let Some(tallies) = &mut self.tallies {
-            tallies.add(keys, self.base);
-        }
-        Placed::Fits
-    }
-
     fn place_typed<T>(&mut self, keys: &PrimitiveArray<T>) -> Placed
     where
         T: ArrowPrimitiveType,
@@ -518,6 +482,10 @@ impl DenseGroups {
             && !self.widen(lo.into(), hi.into())
         {
             return Placed::Outside;
+        }
+        if let Some(tallies) = &mut self.tallies {
+            tallies.add(keys, self.base);
+            return Placed::Fits;
         }
         // The null key's group, made the first time a batch has nulls.
         let null_group = (keys.null_count() > 0).then(|| {

@@ -151,33 +151,21 @@ struct LogEngine {
 impl LogEngine {
     /// An engine on `store`, with the executor delta-rs picks for the calling runtime.
     fn on(store: Arc<dyn ObjectStore>) -> Arc<dyn Engine> {
-        let builder = DefaultEngineBuilder::new(store.clone());
         match Handle::current().runtime_flavor() {
-            RuntimeFlavor::MultiThread => {
-                let executor = Arc::new(TokioMultiThreadExecutor::new(Handle::current()));
-                Self::with(
-                    builder.with_task_executor(executor.clone()).build(),
-                    store,
-                    executor,
-                )
-            }
-            _ => {
-                let executor = Arc::new(TokioBackgroundExecutor::new());
-                Self::with(
-                    builder.with_task_executor(executor.clone()).build(),
-                    store,
-                    executor,
-                )
-            }
+            RuntimeFlavor::MultiThread => Self::with(
+                store,
+                Arc::new(TokioMultiThreadExecutor::new(Handle::current())),
+            ),
+            _ => Self::with(store, Arc::new(TokioBackgroundExecutor::new())),
         }
     }
 
-    fn with<E: TaskExecutor>(
-        inner: impl Engine + 'static,
-        store: Arc<dyn ObjectStore>,
-        executor: Arc<E>,
-    ) -> Arc<dyn Engine> {
-        let inner: Arc<dyn Engine> = Arc::new(inner);
+    fn with<E: TaskExecutor>(store: Arc<dyn ObjectStore>, executor: Arc<E>) -> Arc<dyn Engine> {
+        let inner: Arc<dyn Engine> = Arc::new(
+            DefaultEngineBuilder::new(store.clone())
+                .with_task_executor(executor.clone())
+                .build(),
+        );
         let parquet = Arc::new(CheckpointLayout {
             inner: inner.parquet_handler(),
             store,
@@ -248,6 +236,7 @@ impl<E: TaskExecutor> ParquetHandler for CheckpointLayout<E> {
 fn checkpoint_bytes(
     actions: DeltaResultIteratorStatic<Box<dyn EngineData>>,
 ) -> DeltaResult<Vec<u8>> {
+    // The kernel's own writer options (its `engine::writer_options`, not public).
     let options = ArrowWriterOptions::new().with_skip_arrow_metadata(true);
     let mut writer: Option<ArrowWriter<Vec<u8>>> = None;
     let mut tombstones = Vec::new();
@@ -278,12 +267,10 @@ fn checkpoint_bytes(
 
 /// `batch` as (the rows that are no tombstone, the tombstones).
 fn split_tombstones(batch: &RecordBatch) -> DeltaResult<(RecordBatch, RecordBatch)> {
-    let Some(remove) = batch.column_by_name(REMOVE) else {
+    let remove = batch.column_by_name(REMOVE);
+    let Some(remove) = remove.filter(|r| r.null_count() < r.len()) else {
         return Ok((batch.clone(), batch.slice(0, 0)));
     };
-    if remove.null_count() == remove.len() {
-        return Ok((batch.clone(), batch.slice(0, 0)));
-    }
     let removed = is_not_null(remove.as_ref())?;
     Ok((
         filter_record_batch(batch, &not(&removed)?)?,
