@@ -1,11 +1,15 @@
 //! Command-line definitions: every flag also reads an environment variable.
 
-use std::{path::PathBuf, time::Duration};
+use std::{path::PathBuf, sync::LazyLock, time::Duration};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use tracing_subscriber::EnvFilter;
 
 use crate::output::ResultFormat;
+
+/// Ingest's defaults, made once. clap builds every subcommand's flags whatever the command, and
+/// each `IngestOptions::default()` reads the cgroup's CPU quota (`available_parallelism`).
+static INGEST_DEFAULTS: LazyLock<ingest::IngestOptions> = LazyLock::new(Default::default);
 
 /// Stream app reviews through Kafka into a Parquet lake.
 #[derive(Debug, Parser)]
@@ -163,13 +167,13 @@ pub(crate) struct IngestArgs {
     #[arg(long, env = "REVIEWLAKE_GROUP", default_value = "reviewlake-ingest")]
     pub(crate) group: String,
     /// Records per Parquet file.
-    #[arg(long, env = "REVIEWLAKE_BATCH_ROWS", default_value_t = ingest::IngestOptions::default().batch_rows)]
+    #[arg(long, env = "REVIEWLAKE_BATCH_ROWS", default_value_t = INGEST_DEFAULTS.batch_rows)]
     pub(crate) batch_rows: usize,
     /// Write a file before --batch-rows once its records' payloads reach this many bytes.
-    #[arg(long, env = "REVIEWLAKE_BATCH_BYTES", default_value_t = ingest::IngestOptions::default().batch_bytes)]
+    #[arg(long, env = "REVIEWLAKE_BATCH_BYTES", default_value_t = INGEST_DEFAULTS.batch_bytes)]
     pub(crate) batch_bytes: usize,
     /// Write a partial batch once its oldest record has waited this long (e.g. 30s, 500ms).
-    #[arg(long, env = "REVIEWLAKE_MAX_LATENCY", default_value = human(ingest::IngestOptions::default().max_latency), value_parser = parse_duration)]
+    #[arg(long, env = "REVIEWLAKE_MAX_LATENCY", default_value = human(INGEST_DEFAULTS.max_latency), value_parser = parse_duration)]
     pub(crate) max_latency: Duration,
     /// Stop once every assigned partition is caught up.
     #[arg(long, env = "REVIEWLAKE_EXIT_AT_END")]
@@ -181,21 +185,21 @@ pub(crate) struct IngestArgs {
     #[arg(long, env = "REVIEWLAKE_ZSTD_LEVEL", default_value_t = lake::WriteOptions::default().zstd_level)]
     pub(crate) zstd_level: i32,
     /// Attempts for a failing lake write before giving up.
-    #[arg(long, env = "REVIEWLAKE_STORAGE_ATTEMPTS", default_value_t = ingest::IngestOptions::default().storage_attempts)]
+    #[arg(long, env = "REVIEWLAKE_STORAGE_ATTEMPTS", default_value_t = INGEST_DEFAULTS.storage_attempts)]
     pub(crate) storage_attempts: u32,
     /// Serve Prometheus metrics (`/metrics`) and a JSON status (`/status`) on this address, e.g.
     /// 127.0.0.1:9898; off by default.
     #[arg(long, env = "REVIEWLAKE_METRICS_BIND")]
     pub(crate) metrics_bind: Option<String>,
     /// Commit written files to the tables once this many wait...
-    #[arg(long, env = "REVIEWLAKE_COMMIT_FILES", default_value_t = ingest::IngestOptions::default().commit_files)]
+    #[arg(long, env = "REVIEWLAKE_COMMIT_FILES", default_value_t = INGEST_DEFAULTS.commit_files)]
     pub(crate) commit_files: usize,
     /// ...or once the oldest has waited this long.
-    #[arg(long, env = "REVIEWLAKE_COMMIT_INTERVAL", default_value = human(ingest::IngestOptions::default().commit_interval), value_parser = parse_duration)]
+    #[arg(long, env = "REVIEWLAKE_COMMIT_INTERVAL", default_value = human(INGEST_DEFAULTS.commit_interval), value_parser = parse_duration)]
     pub(crate) commit_interval: Duration,
     /// Files encoded and put at once, beside the thread that polls and decodes (default: one per
     /// core).
-    #[arg(long, env = "REVIEWLAKE_WRITES_IN_FLIGHT", default_value_t = ingest::IngestOptions::default().writes_in_flight)]
+    #[arg(long, env = "REVIEWLAKE_WRITES_IN_FLIGHT", default_value_t = INGEST_DEFAULTS.writes_in_flight)]
     pub(crate) writes_in_flight: usize,
 }
 
