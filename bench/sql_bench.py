@@ -21,16 +21,10 @@ import json, os, shutil, subprocess, sys, tempfile, time
 
 import duckdb
 
-from sql_table import ALIGN, HEADER, cells
+from sql_table import ALIGN, HEADER, cells, duckdb_cli_path
 
 binary, lake, repeat, cohort_rows = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 results_path = sys.argv[5] if len(sys.argv) > 5 else None
-
-def duckdb_cli_path():
-    if os.environ.get("DUCKDB_CLI"):
-        return os.environ["DUCKDB_CLI"]
-    import duckdb_cli  # the `duckdb-cli` wheel: its `duckdb` script starts Python first, the binary does not
-    return os.path.join(os.path.dirname(duckdb_cli.__file__), "duckdb")
 
 installed = tempfile.mkdtemp(prefix="sql-bench-bin-")
 binary = shutil.copy2(binary, os.path.join(installed, "reviewlake"))

@@ -1,6 +1,8 @@
 """The figures of one query in the SQL benchmark's tables (bench/sql_bench.py, bench/scale.sh):
 the two like-for-like pairs, one process per query and a running process, each with its ratio
-DuckDB / reviewlake (above 1: reviewlake is faster)."""
+DuckDB / reviewlake (above 1: reviewlake is faster); and where the DuckDB CLI is.
+"""
+import os
 
 HEADER = ("reviewlake s (process) | DuckDB CLI s (process) | DuckDB CLI / reviewlake "
           "| reviewlake s (running) | DuckDB s (running, Python) | DuckDB / reviewlake (running)")
@@ -11,3 +13,11 @@ def cells(q):
     warm = q["reviewlake_in_process"]
     running = f"{warm:.3f} | {q['duckdb']:.3f} | {q['duckdb'] / warm:.2f}x" if warm else f"- | {q['duckdb']:.3f} | -"
     return f"{q['reviewlake']:.3f} | {q['duckdb_cli']:.3f} | {q['duckdb_cli'] / q['reviewlake']:.2f}x | {running}"
+
+def duckdb_cli_path():
+    """The DuckDB CLI executable: DUCKDB_CLI, or else the native binary the `duckdb-cli` wheel
+    installs (its `duckdb` script starts Python first, the binary does not)."""
+    if os.environ.get("DUCKDB_CLI"):
+        return os.environ["DUCKDB_CLI"]
+    import duckdb_cli
+    return os.path.join(os.path.dirname(duckdb_cli.__file__), "duckdb")
