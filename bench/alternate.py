@@ -12,7 +12,7 @@ usage: alternate.py RUNS LAKE SQL BINARY [BINARY...] [--duckdb]
   SQL reads the table `reviews`; for DuckDB that name is replaced by the scan of its files."""
 import os, re, shutil, statistics, subprocess, sys, tempfile, time
 
-from sql_table import duckdb_cli_path
+from sql_table import duckdb_cli_path, read_parquet, snapshot_files
 
 args = [a for a in sys.argv[1:] if a != "--duckdb"]
 with_duckdb = "--duckdb" in sys.argv[1:]
@@ -26,10 +26,8 @@ for i, b in enumerate(binaries):
     copy = shutil.copy2(b, os.path.join(installed, f"reviewlake-{i}"))
     commands[b] = ([copy, "sql", "--lake", lake, sql], None)
 if with_duckdb:
-    files = subprocess.run([binaries[0], "lake", "files", "--lake", lake], check=True,
-                           capture_output=True, text=True).stdout.split()
-    scan = "read_parquet([" + ", ".join(f"'{f}'" for f in files) + "], hive_partitioning=true)"
-    script = "SET threads TO 2;\n" + re.sub(r"\breviews\b", scan, sql) + ";\n"
+    scan = read_parquet(snapshot_files(binaries[0], lake))
+    script = "SET threads TO 2;\n" + re.sub(r"\breviews\b", lambda _: scan, sql) + ";\n"
     cli = shutil.copy2(duckdb_cli_path(), os.path.join(installed, "duckdb"))
     commands["DuckDB CLI"] = ([cli, "-init", "/dev/null", "-bail"], script)
 

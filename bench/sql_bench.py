@@ -21,7 +21,7 @@ import json, os, shutil, subprocess, sys, tempfile, time
 
 import duckdb
 
-from sql_table import ALIGN, HEADER, cells, duckdb_cli_path
+from sql_table import ALIGN, HEADER, cells, duckdb_cli_path, read_parquet, snapshot_files
 
 binary, lake, repeat, cohort_rows = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 results_path = sys.argv[5] if len(sys.argv) > 5 else None
@@ -32,18 +32,12 @@ duckdb_cli = shutil.copy2(duckdb_cli_path(), os.path.join(installed, "duckdb"))
 DUCKDB_VERSIONS = f"DuckDB {duckdb.__version__} in Python, CLI " + subprocess.run(
     [duckdb_cli, "--version"], check=True, capture_output=True, text=True).stdout.strip()
 
-def snapshot_files():
-    out = subprocess.run([binary, "lake", "files", "--lake", lake], check=True,
-                         capture_output=True, text=True).stdout
-    return out.split()
-
 class Scan:
     """The DuckDB table expression over the current snapshot's files."""
     def __init__(self): self.refresh()
     def refresh(self):
-        self.files = snapshot_files()
-        listed = ", ".join(f"'{f}'" for f in self.files)
-        self.sql = f"read_parquet([{listed}], hive_partitioning=true)"
+        self.files = snapshot_files(binary, lake)
+        self.sql = read_parquet(self.files)
     def __str__(self): return self.sql
 
 glob = Scan()

@@ -1,8 +1,8 @@
-"""The figures of one query in the SQL benchmark's tables (bench/sql_bench.py, bench/scale.sh):
-the two like-for-like pairs, one process per query and a running process, each with its ratio
-DuckDB / reviewlake (above 1: reviewlake is faster); and where the DuckDB CLI is.
-"""
-import os
+"""What the SQL benchmarks share (bench/sql_bench.py, bench/scale.sh, bench/alternate.py): the
+figures of one query in their tables (the two like-for-like pairs, one process per query and a
+running process, each with its ratio DuckDB / reviewlake, above 1: reviewlake is faster), the
+DuckDB scan of a snapshot's files, and where the DuckDB CLI is."""
+import os, subprocess
 
 HEADER = ("reviewlake s (process) | DuckDB CLI s (process) | DuckDB CLI / reviewlake "
           "| reviewlake s (running) | DuckDB s (running, Python) | DuckDB / reviewlake (running)")
@@ -21,3 +21,13 @@ def duckdb_cli_path():
         return os.environ["DUCKDB_CLI"]
     import duckdb_cli
     return os.path.join(os.path.dirname(duckdb_cli.__file__), "duckdb")
+
+def snapshot_files(binary, lake):
+    """The data files of the lake's current `reviews` snapshot, as `reviewlake lake files` lists
+    them (DuckDB's delta extension cannot be downloaded here)."""
+    return subprocess.run([binary, "lake", "files", "--lake", lake], check=True,
+                          capture_output=True, text=True).stdout.split()
+
+def read_parquet(files):
+    """DuckDB's table expression over `files`, with the partition columns from their paths."""
+    return "read_parquet([" + ", ".join(f"'{f}'" for f in files) + "], hive_partitioning=true)"
