@@ -6,9 +6,9 @@ be downloaded here), before and after `reviewlake lake compact`, like for like t
 - a running process: the same SQL at one `reviewlake sql` prompt (each statement reads the commits
   since the previous one and plans in a fresh session, timed by the prompt's `--timing`) against
   DuckDB in this Python process (a fresh connection per query).
-Best of REPEAT runs each. Both engines run the shipped cohort files' query (the stored
-`review_length` column as the length feature); DuckDB also runs the earlier window form, and its
-better time of the two is the one compared.
+Best of REPEAT runs each; the one-process runs of the two engines take turns. Both engines run
+the shipped cohort files' query (the stored `review_length` column as the length feature); DuckDB
+also runs the earlier window form, and its better time of the two is the one compared.
 
 A process's start-up depends on how its executable sits in the page cache: the same reviewlake
 binary ran a one-shot count in 23.0 ms where the linker had just written it and in 20.2 ms as a
@@ -130,14 +130,31 @@ def table(rows):
     lines += [f"| {r['query']} | {r['phase']} compaction | {cells(r)} |" for r in rows]
     return "\n".join(lines)
 
+def interleaved(runs):
+    """Best of REPEAT runs of each of `runs` (name -> function), taken in turns: one run of each,
+    REPEAT times, the order reversed every other turn. Processes of about 20 ms vary by a few
+    milliseconds with the machine's other work; taking turns spreads that over every engine
+    alike, where REPEAT runs of one engine and then REPEAT of the other could each land in a
+    different phase of it (BENCHMARKS.md, "Where one process's 20 ms go")."""
+    times = {name: [] for name in runs}
+    order = list(runs.items())
+    for turn in range(repeat):
+        for name, f in (order if turn % 2 == 0 else order[::-1]):
+            t = time.perf_counter(); f(); times[name].append(time.perf_counter() - t)
+    return {name: min(ts) for name, ts in times.items()}
+
 def measure(label):
     out = []
     for name, (rl, dd) in queries().items():
-        r = best(lambda: run_reviewlake(rl))
         forms = dd if isinstance(dd, dict) else {"": dd}
         by_form = {form: best(lambda: run_duckdb(statements)) for form, statements in forms.items()}
         d = min(by_form.values())
-        cli_by_form = {form: best(lambda: run_duckdb_cli(statements)) for form, statements in forms.items()}
+        # One process per query: reviewlake and the DuckDB CLI (each SQL form) in turns.
+        process = interleaved({"reviewlake": lambda: run_reviewlake(rl)} | {
+            form: (lambda statements=statements: run_duckdb_cli(statements))
+            for form, statements in forms.items()})
+        r = process.pop("reviewlake")
+        cli_by_form = process
         cli = min(cli_by_form.values())
         if len(by_form) > 1:
             print("  " + "; ".join(f"duckdb {form}: {t:.3f} s (CLI {cli_by_form[form]:.3f} s)"

@@ -16,7 +16,9 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> std::process::ExitCode {
     // No transparent huge pages: each first touch of one zeroes 2 MiB, which a command that
     // lives for tens of milliseconds pays for and never gets back, and the long queries measured
-    // no gain from them either (BENCHMARKS.md, scale run 1).
+    // no gain from them either (BENCHMARKS.md, scale run 1). mimalloc's `no_thp` feature keeps
+    // them out of the memory it takes before `main` (on systems that grant them on request, as
+    // Debian's default does); this keeps them out of the rest where the system grants them always.
     #[cfg(target_os = "linux")]
     let _ = nix::sys::prctl::set_thp_disable(true);
     let cli = cli::Cli::parse();
