@@ -10,7 +10,7 @@ a fresh folder, as sql_bench.py does (BENCHMARKS.md, "Start-up and the page cach
 
 usage: alternate.py RUNS LAKE SQL BINARY [BINARY...] [--duckdb]
   SQL reads the table `reviews`; for DuckDB that name is replaced by the scan of its files."""
-import os, re, shutil, statistics, subprocess, sys, tempfile, time
+import atexit, os, re, shutil, statistics, subprocess, sys, tempfile, time
 
 from sql_table import duckdb_cli_path, read_parquet, snapshot_files
 
@@ -21,6 +21,8 @@ if len(args) < 4:
 runs, lake, sql, binaries = int(args[0]), args[1], args[2], args[3:]
 
 installed = tempfile.mkdtemp(prefix="alternate-")
+# Removed however the run ends: each copy of the executable is about 1 GB.
+atexit.register(shutil.rmtree, installed, ignore_errors=True)
 commands = {}
 for i, b in enumerate(binaries):
     copy = shutil.copy2(b, os.path.join(installed, f"reviewlake-{i}"))
@@ -38,7 +40,6 @@ for run in range(runs + 2):  # the first two rounds warm the page cache and are 
         subprocess.run(argv, input=stdin, text=True, capture_output=True, check=True)
         if run >= 2:
             times[name].append(time.perf_counter() - t)
-shutil.rmtree(installed)
 
 first = statistics.median(times[binaries[0]])
 for name, ts in times.items():

@@ -17,7 +17,7 @@ into a fresh folder, as an install would, and run from there.
 
 Arguments: BINARY LAKE REPEAT COHORT_ROWS [RESULTS_JSON]; with RESULTS_JSON, every figure is also
 written there. DUCKDB_CLI: the CLI executable (default: the one `duckdb-cli` installs)."""
-import json, os, shutil, subprocess, sys, tempfile, time
+import atexit, json, os, shutil, subprocess, sys, tempfile, time
 
 import duckdb
 
@@ -27,6 +27,8 @@ binary, lake, repeat, cohort_rows = sys.argv[1], sys.argv[2], int(sys.argv[3]), 
 results_path = sys.argv[5] if len(sys.argv) > 5 else None
 
 installed = tempfile.mkdtemp(prefix="sql-bench-bin-")
+# Removed however the run ends: each copy of the executable is about 1 GB.
+atexit.register(shutil.rmtree, installed, ignore_errors=True)
 binary = shutil.copy2(binary, os.path.join(installed, "reviewlake"))
 duckdb_cli = shutil.copy2(duckdb_cli_path(), os.path.join(installed, "duckdb"))
 DUCKDB_VERSIONS = f"DuckDB {duckdb.__version__} in Python, CLI " + subprocess.run(
@@ -192,4 +194,3 @@ if results_path:
     with open(results_path, "w") as f:
         json.dump({"queries": before + after, "compaction_s": compact_s, "duckdb": DUCKDB_VERSIONS,
                    "files_before": files_before, "files_after": files()}, f, indent=1)
-shutil.rmtree(installed)

@@ -2,13 +2,15 @@
 
 Usage: train_bench.py BIN LAKE REPEAT COHORT_ROWS SPARK(0|1)
 """
-import json, os, platform, shutil, statistics, subprocess, sys, tempfile, time
+import atexit, json, os, platform, shutil, statistics, subprocess, sys, tempfile, time
 
 import numpy as np
 
 BIN, LAKE, REPEAT, ROWS, SPARK = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5] == "1"
 MODELS = ["model_1", "model_2", "model_3"]
 work = tempfile.mkdtemp(prefix="train-bench-")
+# Removed however the run ends (models and cohort CSVs of every run).
+atexit.register(shutil.rmtree, work, ignore_errors=True)
 
 
 def run(args):
@@ -98,4 +100,3 @@ if SPARK:
           f"Spark whole run / reviewlake end to end: {spark_wall / med(walls):.1f}x")
 print(f"reviewlake iterations: {[d['iterations'] for d in docs]}, best init: {[d['algorithm']['best_init'] for d in docs]}")
 print("BLAS/OpenMP threads of scikit-learn:", [(x.get('internal_api'), x.get('num_threads')) for x in threadpool_info()])
-shutil.rmtree(work)

@@ -35,7 +35,7 @@ pub(crate) async fn run(args: SqlArgs) -> anyhow::Result<()> {
             // The process ends here. It leaves at once rather than tearing down what it built:
             // freeing the snapshot and its per-file statistics one allocation at a time took
             // 6 ms of a 3,000-file count, and joining the runtime's threads and handing the
-            // allocator's pages back one by one about 0.5 ms of every count (BENCHMARKS.md,
+            // allocator's pages back one by one about 0.7 ms of every count (BENCHMARKS.md,
             // "Start-up and the page cache", "Where one process's 20 ms go"). The exit returns
             // all of it at once; the results are written and flushed above.
             std::io::stderr().flush()?;
