@@ -163,7 +163,7 @@ async fn a_cohort_file_added_by_the_user_is_picked_up() {
 #[test]
 fn write_statements_are_refused_with_a_clear_message() {
     let dir = tempfile::tempdir().unwrap();
-    let location = dir.path().join("lake");
+    let location = dir.path().to_path_buf();
     for statement in [
         "CREATE TABLE t AS SELECT 1",
         "INSERT INTO reviews SELECT * FROM reviews",
@@ -187,7 +187,7 @@ fn write_statements_are_refused_with_a_clear_message() {
 #[test]
 fn query_errors_are_plain_and_exit_non_zero() {
     let dir = tempfile::tempdir().unwrap();
-    let location = dir.path().join("lake");
+    let location = dir.path().to_path_buf();
     let out = reviewlake()
         .args([
             "sql",
@@ -213,6 +213,7 @@ fn query_errors_are_plain_and_exit_non_zero() {
 fn an_empty_lake_is_an_empty_table() {
     let dir = tempfile::tempdir().unwrap();
     let location = dir.path().join("empty");
+    std::fs::create_dir(&location).unwrap();
     let rows = sql_json(
         location.to_str().unwrap(),
         "SELECT count(*) AS n FROM reviews",
@@ -227,6 +228,30 @@ fn an_empty_lake_is_an_empty_table() {
         "SELECT review_id FROM reviews",
     ]);
     assert_eq!(String::from_utf8(out.stdout).unwrap(), "review_id\n");
+}
+
+/// A mistyped `--lake` is refused by every command that only reads or maintains a lake, and
+/// leaves no folder behind (it used to be created, and read as an empty lake).
+#[test]
+fn a_missing_local_lake_is_refused_and_not_created() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("typo");
+    let lake = missing.to_str().unwrap();
+    for args in [
+        &["sql", "--lake", lake, "SELECT count(*) FROM reviews"][..],
+        &["cohorts", "--lake", lake],
+        &["lake", "stats", "--lake", lake],
+        &["lake", "compact", "--lake", lake],
+    ] {
+        let out = reviewlake().args(args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("no lake here") && stderr.contains("typo"),
+            "{args:?}: {stderr}"
+        );
+        assert!(!missing.exists(), "{args:?} created {}", missing.display());
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

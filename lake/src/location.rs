@@ -22,26 +22,16 @@ pub struct Lake {
 impl Lake {
     /// Opens the lake at `location`.
     ///
-    /// - a relative or absolute path, or `file:///abs/path`: local files (the folder is created);
+    /// - a relative or absolute path, or `file:///abs/path`: local files (the folder is created;
+    ///   commands that only read use [`Lake::open_existing`]);
     /// - `s3://bucket/prefix`: S3 or an S3-compatible server, configured by the standard `AWS_*`
     ///   variables (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`,
     ///   `AWS_ENDPOINT_URL`/`AWS_ENDPOINT` for MinIO and friends; an `http://` endpoint
     ///   allows plain HTTP);
     /// - `memory://`: a fresh in-process store, for tests.
     pub fn open(location: &str) -> Result<Self> {
-        let err = |reason: String| Error::Location {
-            location: location.to_string(),
-            reason,
-        };
-        let url = match Url::parse(location) {
-            Ok(url) if url.scheme().len() > 1 => url,
-            // No scheme (or a Windows drive letter): a local path.
-            _ => {
-                let path = std::path::absolute(location).map_err(|e| err(e.to_string()))?;
-                Url::from_directory_path(&path)
-                    .map_err(|()| err("not an absolute local path".into()))?
-            }
-        };
+        let err = |reason: String| location_error(location, reason);
+        let url = url_of(location)?;
         let root: Arc<dyn ObjectStore> = match url.scheme() {
             "file" => {
                 let path = url
@@ -82,6 +72,27 @@ impl Lake {
         })
     }
 
+    /// Opens the lake at `location` to read it, as the commands that only read or maintain an
+    /// existing lake do: like [`Lake::open`], but a local folder that does not exist is refused
+    /// instead of created. A mistyped `--lake` would otherwise leave an empty folder behind and
+    /// read as an empty lake. (An S3 prefix has no such test: an empty one reads as empty.)
+    pub fn open_existing(location: &str) -> Result<Self> {
+        let url = url_of(location)?;
+        if let Ok(path) = url.to_file_path()
+            && url.scheme() == "file"
+            && !path.is_dir()
+        {
+            return Err(location_error(
+                location,
+                format!(
+                    "no lake here: {} is not a folder (`reviewlake ingest` makes a lake)",
+                    path.display()
+                ),
+            ));
+        }
+        Self::open(location)
+    }
+
     /// Wraps an existing store whose root is the root of `url` (the bucket, say): the lake is
     /// at `url`'s path in it. For tests and embedding.
     pub fn from_store(root: Arc<dyn ObjectStore>, url: Url) -> Self {
@@ -119,6 +130,27 @@ impl Lake {
     }
 }
 
+/// The URL of a lake location: the location itself, or a local path's `file://` URL.
+fn url_of(location: &str) -> Result<Url> {
+    match Url::parse(location) {
+        Ok(url) if url.scheme().len() > 1 => Ok(url),
+        // No scheme (or a Windows drive letter): a local path.
+        _ => {
+            let path = std::path::absolute(location)
+                .map_err(|e| location_error(location, e.to_string()))?;
+            Url::from_directory_path(&path)
+                .map_err(|()| location_error(location, "not an absolute local path".into()))
+        }
+    }
+}
+
+fn location_error(location: &str, reason: String) -> Error {
+    Error::Location {
+        location: location.to_string(),
+        reason,
+    }
+}
+
 /// `store` seen from the (percent-encoded) URL path `url_path` down.
 fn prefixed(store: Arc<dyn ObjectStore>, url_path: &str) -> Arc<dyn ObjectStore> {
     match Path::from_url_path(url_path.trim_matches('/')) {
@@ -147,6 +179,22 @@ mod tests {
         let lake = Lake::open(dir.path().join("a/b").to_str().unwrap()).unwrap();
         assert_eq!(lake.url().scheme(), "file");
         assert!(dir.path().join("a/b").is_dir());
+    }
+
+    #[test]
+    fn a_reader_refuses_a_missing_local_folder_and_creates_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("typo");
+        let err = Lake::open_existing(missing.to_str().unwrap())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("typo") && err.contains("no lake here"),
+            "{err}"
+        );
+        assert!(!missing.exists());
+        std::fs::create_dir(&missing).unwrap();
+        assert!(Lake::open_existing(missing.to_str().unwrap()).is_ok());
     }
 
     #[test]

@@ -5,7 +5,7 @@ use train::{cohort_features, cohort_stats};
 use crate::{cli::CohortsArgs, output};
 
 pub(crate) async fn run(args: CohortsArgs) -> anyhow::Result<()> {
-    let lake = Lake::open(&args.lake.lake)?;
+    let lake = Lake::open_existing(&args.lake.lake)?;
     let files = args.sql_dir.files();
     let query = Query::open_at(&lake, &files, Workload::Cohorts, args.at.version()).await?;
     if let Some(name) = &args.dump {

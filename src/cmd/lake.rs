@@ -8,7 +8,7 @@ use crate::cli::{
 };
 
 pub(crate) async fn stats(args: StatsArgs) -> anyhow::Result<()> {
-    let lake = Lake::open(&args.lake.lake)?;
+    let lake = Lake::open_existing(&args.lake.lake)?;
     let snapshot = Snapshot::load_at(&lake, args.at.version()).await?;
     let summary = lake::summary(&snapshot).await?;
     match args.format {
@@ -72,7 +72,7 @@ pub(crate) async fn stats(args: StatsArgs) -> anyhow::Result<()> {
 }
 
 pub(crate) async fn compact(args: CompactArgs) -> anyhow::Result<()> {
-    let lake = Lake::open(&args.lake.lake)?;
+    let lake = Lake::open_existing(&args.lake.lake)?;
     let options = lake::CompactOptions {
         target_rows: args.target_rows.max(1),
         ..Default::default()
@@ -112,7 +112,7 @@ pub(crate) async fn compact(args: CompactArgs) -> anyhow::Result<()> {
 }
 
 pub(crate) async fn vacuum(args: VacuumArgs) -> anyhow::Result<()> {
-    let lake = Lake::open(&args.lake.lake)?;
+    let lake = Lake::open_existing(&args.lake.lake)?;
     let options = lake::VacuumOptions {
         retain: args.retain,
         dry_run: args.dry_run,
@@ -135,7 +135,7 @@ pub(crate) async fn vacuum(args: VacuumArgs) -> anyhow::Result<()> {
 }
 
 pub(crate) async fn history(args: HistoryArgs) -> anyhow::Result<()> {
-    let lake = Lake::open(&args.lake.lake)?;
+    let lake = Lake::open_existing(&args.lake.lake)?;
     let commits = lake::history(&lake, args.table.table(), args.limit).await?;
     let time = |ms: Option<i64>| {
         ms.and_then(chrono::DateTime::from_timestamp_millis)
@@ -189,7 +189,7 @@ pub(crate) async fn history(args: HistoryArgs) -> anyhow::Result<()> {
 }
 
 pub(crate) async fn files(args: FilesArgs) -> anyhow::Result<()> {
-    let lake = Lake::open(&args.lake.lake)?;
+    let lake = Lake::open_existing(&args.lake.lake)?;
     let snapshot = Snapshot::load_at(&lake, args.at.version()).await?;
     let base = lake.url().as_str().trim_end_matches('/');
     let local = lake.url().to_file_path().ok();
@@ -204,7 +204,7 @@ pub(crate) async fn files(args: FilesArgs) -> anyhow::Result<()> {
 }
 
 pub(crate) async fn migrate(args: MigrateArgs) -> anyhow::Result<()> {
-    let lake = Lake::open(&args.lake.lake)?;
+    let lake = Lake::open_existing(&args.lake.lake)?;
     let summary = lake::migrate(&lake).await?;
     println!(
         "committed {} reviews files ({} rows) and {} rejected files ({} records) of {} partitions; {} files were hidden under the old layout and were left out (`lake vacuum` deletes them)",

@@ -10,7 +10,7 @@ use rustyline::{DefaultEditor, error::ReadlineError};
 use crate::{cli::SqlArgs, output};
 
 pub(crate) async fn run(args: SqlArgs) -> anyhow::Result<()> {
-    let lake = Lake::open(&args.lake.lake)?;
+    let lake = Lake::open_existing(&args.lake.lake)?;
     let query = Query::open_at(
         &lake,
         &args.sql_dir.files(),

@@ -8,7 +8,7 @@ use crate::cli::TrainArgs;
 
 pub(crate) async fn run(args: TrainArgs) -> anyhow::Result<()> {
     let started = Instant::now();
-    let lake = Lake::open(&args.lake.lake)?;
+    let lake = Lake::open_existing(&args.lake.lake)?;
     let store = args.models.store(&args.lake)?;
     let files = args.sql_dir.files();
     let mut cohorts = files.cohorts()?;
