@@ -30,15 +30,47 @@ impl Lake {
     ///   allows plain HTTP);
     /// - `memory://`: a fresh in-process store, for tests.
     pub fn open(location: &str) -> Result<Self> {
-        let err = |reason: String| location_error(location, reason);
-        let url = url_of(location)?;
+        Self::open_with(location, Folder::Create)
+    }
+
+    /// Opens the lake at `location` to read it, as the commands that only read or maintain an
+    /// existing lake do: like [`Lake::open`], but a local folder that does not exist is refused
+    /// instead of created. A mistyped `--lake` would otherwise leave an empty folder behind and
+    /// read as an empty lake. (An S3 prefix has no such test: an empty one reads as empty.)
+    pub fn open_existing(location: &str) -> Result<Self> {
+        Self::open_with(location, Folder::MustExist)
+    }
+
+    fn open_with(location: &str, folder: Folder) -> Result<Self> {
+        let err = |reason: String| Error::Location {
+            location: location.to_string(),
+            reason,
+        };
+        let url = match Url::parse(location) {
+            Ok(url) if url.scheme().len() > 1 => url,
+            // No scheme (or a Windows drive letter): a local path.
+            _ => {
+                let path = std::path::absolute(location).map_err(|e| err(e.to_string()))?;
+                Url::from_directory_path(&path)
+                    .map_err(|()| err("not an absolute local path".into()))?
+            }
+        };
         let root: Arc<dyn ObjectStore> = match url.scheme() {
             "file" => {
                 let path = url
                     .to_file_path()
                     .map_err(|()| err("not a local file URL".into()))?;
-                std::fs::create_dir_all(&path)
-                    .map_err(|e| err(format!("cannot create {}: {e}", path.display())))?;
+                match folder {
+                    Folder::Create => std::fs::create_dir_all(&path)
+                        .map_err(|e| err(format!("cannot create {}: {e}", path.display())))?,
+                    Folder::MustExist if !path.is_dir() => {
+                        return Err(err(format!(
+                            "no lake here: {} is not a folder (`reviewlake ingest` makes a lake)",
+                            path.display()
+                        )));
+                    }
+                    Folder::MustExist => {}
+                }
                 Arc::new(DurableLocal::default())
             }
             "s3" | "s3a" => {
@@ -70,27 +102,6 @@ impl Lake {
             root,
             url,
         })
-    }
-
-    /// Opens the lake at `location` to read it, as the commands that only read or maintain an
-    /// existing lake do: like [`Lake::open`], but a local folder that does not exist is refused
-    /// instead of created. A mistyped `--lake` would otherwise leave an empty folder behind and
-    /// read as an empty lake. (An S3 prefix has no such test: an empty one reads as empty.)
-    pub fn open_existing(location: &str) -> Result<Self> {
-        let url = url_of(location)?;
-        if let Ok(path) = url.to_file_path()
-            && url.scheme() == "file"
-            && !path.is_dir()
-        {
-            return Err(location_error(
-                location,
-                format!(
-                    "no lake here: {} is not a folder (`reviewlake ingest` makes a lake)",
-                    path.display()
-                ),
-            ));
-        }
-        Self::open(location)
     }
 
     /// Wraps an existing store whose root is the root of `url` (the bucket, say): the lake is
@@ -130,25 +141,13 @@ impl Lake {
     }
 }
 
-/// The URL of a lake location: the location itself, or a local path's `file://` URL.
-fn url_of(location: &str) -> Result<Url> {
-    match Url::parse(location) {
-        Ok(url) if url.scheme().len() > 1 => Ok(url),
-        // No scheme (or a Windows drive letter): a local path.
-        _ => {
-            let path = std::path::absolute(location)
-                .map_err(|e| location_error(location, e.to_string()))?;
-            Url::from_directory_path(&path)
-                .map_err(|()| location_error(location, "not an absolute local path".into()))
-        }
-    }
-}
-
-fn location_error(location: &str, reason: String) -> Error {
-    Error::Location {
-        location: location.to_string(),
-        reason,
-    }
+/// What opening a local lake does about its folder.
+#[derive(Clone, Copy)]
+enum Folder {
+    /// Creates it where missing (the commands that write).
+    Create,
+    /// Refuses a missing one (the commands that read).
+    MustExist,
 }
 
 /// `store` seen from the (percent-encoded) URL path `url_path` down.

@@ -37,8 +37,7 @@ pub(crate) async fn run(args: SqlArgs) -> anyhow::Result<()> {
             // 6 ms of a 3,000-file count, and joining the runtime's threads and handing the
             // allocator's pages back one by one about 0.7 ms of every count (BENCHMARKS.md,
             // "Start-up and the page cache", "Where one process's 20 ms go"). The exit returns
-            // all of it at once; the results are written and flushed above.
-            std::io::stderr().flush()?;
+            // all of it at once; the results are written and flushed above (stderr is unbuffered).
             std::process::exit(0)
         }
         None => prompt(query, &lake, &args).await,
