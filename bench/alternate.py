@@ -10,9 +10,9 @@ a fresh folder, as sql_bench.py does (BENCHMARKS.md, "Start-up and the page cach
 
 usage: alternate.py RUNS LAKE SQL BINARY [BINARY...] [--duckdb]
   SQL reads the table `reviews`; for DuckDB that name is replaced by the scan of its files."""
-import atexit, os, re, shutil, statistics, subprocess, sys, tempfile, time
+import re, statistics, subprocess, sys, time
 
-from sql_table import duckdb_cli_path, read_parquet, snapshot_files
+from sql_table import duckdb_cli_path, installed_copy, read_parquet, snapshot_files
 
 args = [a for a in sys.argv[1:] if a != "--duckdb"]
 with_duckdb = "--duckdb" in sys.argv[1:]
@@ -20,17 +20,13 @@ if len(args) < 4:
     sys.exit(__doc__)
 runs, lake, sql, binaries = int(args[0]), args[1], args[2], args[3:]
 
-installed = tempfile.mkdtemp(prefix="alternate-")
-# Removed however the run ends: each copy of the executable is about 1 GB.
-atexit.register(shutil.rmtree, installed, ignore_errors=True)
 commands = {}
 for i, b in enumerate(binaries):
-    copy = shutil.copy2(b, os.path.join(installed, f"reviewlake-{i}"))
-    commands[b] = ([copy, "sql", "--lake", lake, sql], None)
+    commands[b] = ([installed_copy(b, f"reviewlake-{i}"), "sql", "--lake", lake, sql], None)
 if with_duckdb:
     scan = read_parquet(snapshot_files(binaries[0], lake))
     script = "SET threads TO 2;\n" + re.sub(r"\breviews\b", lambda _: scan, sql) + ";\n"
-    cli = shutil.copy2(duckdb_cli_path(), os.path.join(installed, "duckdb"))
+    cli = installed_copy(duckdb_cli_path(), "duckdb")
     commands["DuckDB CLI"] = ([cli, "-init", "/dev/null", "-bail"], script)
 
 times = {name: [] for name in commands}

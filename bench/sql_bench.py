@@ -17,20 +17,18 @@ into a fresh folder, as an install would, and run from there.
 
 Arguments: BINARY LAKE REPEAT COHORT_ROWS [RESULTS_JSON]; with RESULTS_JSON, every figure is also
 written there. DUCKDB_CLI: the CLI executable (default: the one `duckdb-cli` installs)."""
-import atexit, json, os, shutil, subprocess, sys, tempfile, time
+import json, subprocess, sys, time
 
 import duckdb
 
-from sql_table import ALIGN, HEADER, cells, duckdb_cli_path, read_parquet, snapshot_files
+from sql_table import (ALIGN, HEADER, cells, duckdb_cli_path, installed_copy, read_parquet,
+                       snapshot_files)
 
 binary, lake, repeat, cohort_rows = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 results_path = sys.argv[5] if len(sys.argv) > 5 else None
 
-installed = tempfile.mkdtemp(prefix="sql-bench-bin-")
-# Removed however the run ends: each copy of the executable is about 1 GB.
-atexit.register(shutil.rmtree, installed, ignore_errors=True)
-binary = shutil.copy2(binary, os.path.join(installed, "reviewlake"))
-duckdb_cli = shutil.copy2(duckdb_cli_path(), os.path.join(installed, "duckdb"))
+binary = installed_copy(binary, "reviewlake")
+duckdb_cli = installed_copy(duckdb_cli_path(), "duckdb")
 DUCKDB_VERSIONS = f"DuckDB {duckdb.__version__} in Python, CLI " + subprocess.run(
     [duckdb_cli, "--version"], check=True, capture_output=True, text=True).stdout.strip()
 

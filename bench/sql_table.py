@@ -1,8 +1,9 @@
 """What the SQL benchmarks share (bench/sql_bench.py, bench/scale.sh, bench/alternate.py): the
 figures of one query in their tables (the two like-for-like pairs, one process per query and a
 running process, each with its ratio DuckDB / reviewlake, above 1: reviewlake is faster), the
-DuckDB scan of a snapshot's files, and where the DuckDB CLI is."""
-import os, subprocess
+DuckDB scan of a snapshot's files, where the DuckDB CLI is, and the fresh copies the
+executables run from."""
+import atexit, os, shutil, subprocess, tempfile
 
 HEADER = ("reviewlake s (process) | DuckDB CLI s (process) | DuckDB CLI / reviewlake "
           "| reviewlake s (running) | DuckDB s (running, Python) | DuckDB / reviewlake (running)")
@@ -31,3 +32,16 @@ def snapshot_files(binary, lake):
 def read_parquet(files):
     """DuckDB's table expression over `files`, with the partition columns from their paths."""
     return "read_parquet([" + ", ".join(f"'{f}'" for f in files) + "], hive_partitioning=true)"
+
+_installed = None
+
+def installed_copy(executable, name):
+    """`executable` copied into a fresh folder as `name`, as an install would put it: a process's
+    start depends on how its executable sits in the page cache (BENCHMARKS.md, "Start-up and the
+    page cache"). The folder is removed however the run ends: each copy of reviewlake is about
+    1 GB."""
+    global _installed
+    if _installed is None:
+        _installed = tempfile.mkdtemp(prefix="sql-bench-bin-")
+        atexit.register(shutil.rmtree, _installed, ignore_errors=True)
+    return shutil.copy2(executable, os.path.join(_installed, name))
